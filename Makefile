@@ -1,0 +1,56 @@
+# make          -> report/submission.pdf (sets up .venv and TeX Live on first use)
+# make figures  -> rerun every notebook in figures_src/ (figures and numbers), no LaTeX
+# make test     -> the test suite (builds and reads back the real PDF)
+# make watch    -> rebuild whenever a template, notebook or report.toml is saved
+# make clean    -> remove everything the build made under report/
+#
+# Flow: figures_src/ex*.py --(pipeline/notebook.py)--> report/results/*.json + report/figures/*.pdf
+#       results + templates/ + report.toml --(build.py)--> report/submission.pdf
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTHON_READY := $(VENV)/.installed
+TEX_READY := report/.tex-ready
+
+NOTEBOOKS := $(wildcard figures_src/ex*.py)
+RESULTS := $(NOTEBOOKS:figures_src/%.py=report/results/%.json)
+
+.PHONY: all figures test clean watch
+.DELETE_ON_ERROR:
+
+all: report/submission.pdf
+
+$(PYTHON_READY): requirements.txt
+	@echo "[setup] creating $(VENV) from requirements.txt"
+	@$(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(TEX_READY): debian-packages.txt pipeline/tex_setup.py
+	@$(PYTHON) pipeline/tex_setup.py $@
+
+# One notebook -> its results file (numbers, formulas, cells) and its figures.
+# The .d files written beside the results list the figures_src/ modules each imported.
+report/results/%.json: figures_src/%.py pipeline/notebook.py $(PYTHON_READY)
+	@$(PY) -m pipeline.notebook $<
+
+-include $(wildcard report/results/*.d)
+
+report/submission.pdf: $(RESULTS) $(wildcard templates/*.tex) $(wildcard report.toml) \
+		build.py $(wildcard pipeline/*.py) figures_src/page.py $(PYTHON_READY) $(TEX_READY)
+	@$(PY) build.py
+
+# -W marks each notebook as just edited, so exactly the notebooks rerun.
+figures: $(PYTHON_READY)
+	@$(MAKE) --no-print-directory $(addprefix -W ,$(NOTEBOOKS)) $(RESULTS)
+
+test: $(PYTHON_READY) $(TEX_READY)
+	@$(PY) -m pytest -q tests
+
+watch: $(PYTHON_READY)
+	@$(PY) -m pipeline.watch
+
+clean:
+	@find report -mindepth 1 ! -name .gitignore -delete

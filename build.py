@@ -1,0 +1,94 @@
+"""Build report/submission.pdf from the notebooks' results, the config and the templates.
+
+    python build.py        (make calls this after the notebooks have run)
+
+The flow, one stage per function:
+  report.toml                       -> load_submission   -> the title block's details
+  report/results/<notebook>.json    -> load_results      -> numbers, formulas, cells
+  both                              -> template_context  -> one dict for every template
+  templates/*.tex + the context     -> render_templates  -> report/build/*.tex
+  report/build/submission.tex       -> compile_document  -> report/build/submission.pdf
+  that PDF                          -> publish_pdf       -> report/submission.pdf
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jinja2
+
+from figures_src import page
+from pipeline.config import ConfigError, Submission, load_submission
+from pipeline.latex import LatexError, compile_document, publish_pdf
+from pipeline.render import render_templates
+
+ROOT = Path(__file__).resolve().parent
+REPORT = ROOT / "report"
+BUILD_DIR = REPORT / "build"
+RESULTS_DIR = REPORT / "results"
+NOTEBOOKS = ROOT / "figures_src"
+
+
+def load_results() -> dict[str, dict]:
+    """Each notebook's results file (written by pipeline/notebook.py), by notebook name."""
+    results = {}
+    for notebook in sorted(NOTEBOOKS.glob("ex*.py")):
+        path = RESULTS_DIR / f"{notebook.stem}.json"
+        if not path.exists():
+            raise FileNotFoundError(f"{path.relative_to(ROOT)} is missing: run `make` to run {notebook.name}")
+        results[notebook.stem] = json.loads(path.read_text(encoding="utf-8"))
+    return results
+
+
+def template_context(submission: Submission, results: dict[str, dict]) -> dict:
+    """What the templates see: `submission`, `page`, each notebook's values by its name
+    (`ex1.some_value`), and `notebooks` with every notebook's cells."""
+    return {
+        "submission": submission.as_latex(),
+        "page": {"text_width_cm": page.TEXT_WIDTH_CM, "text_height_cm": page.TEXT_HEIGHT_CM},
+        "notebooks": results,
+        **{name: record["values"] for name, record in results.items()},
+    }
+
+
+def source_date_epoch() -> int:
+    """The date stamped into the PDF: $SOURCE_DATE_EPOCH, else the last commit's, else 0."""
+    if "SOURCE_DATE_EPOCH" in os.environ:
+        return int(os.environ["SOURCE_DATE_EPOCH"])
+    commit = subprocess.run(
+        ["git", "log", "-1", "--format=%ct"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    return int(commit.stdout.strip() or 0)
+
+
+def stage(name: str, start: float, made: str) -> None:
+    print(f"[{name}] {made} ({time.perf_counter() - start:.2f} s)", flush=True)
+
+
+def build() -> None:
+    start = time.perf_counter()
+    context = template_context(load_submission(ROOT / "report.toml"), load_results())
+    rendered = render_templates(context, BUILD_DIR)
+    stage("render", start, f"{len(rendered)} templates -> {BUILD_DIR.relative_to(ROOT)}/")
+
+    start = time.perf_counter()
+    built = compile_document(BUILD_DIR, "submission", source_date_epoch())
+    publish_pdf(built, REPORT / "submission.pdf")
+    stage("latex", start, "report/submission.pdf")
+
+
+def main() -> int:
+    try:
+        build()
+    except (ConfigError, LatexError, FileNotFoundError, jinja2.TemplateError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        print("build failed; report/submission.pdf (if any) is the last good one", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

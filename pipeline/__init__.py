@@ -1,0 +1,1 @@
+"""The build pipeline: notebooks -> results -> templates -> LaTeX -> report/submission.pdf."""

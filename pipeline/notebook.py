@@ -1,0 +1,141 @@
+"""Run one notebook of figures_src/ cell by cell and record what each cell made.
+
+    python -m pipeline.notebook figures_src/ex1.py
+
+A notebook is a Python file split into cells by lines starting with `# %%` (the
+percent format of VS Code, Jupyter and jupytext). All cells share one namespace, as
+in a notebook kernel. For each cell the runner keeps its code, what it printed and the
+figures it saved; with the values the notebook published, these go to
+report/results/<name>.json, which the templates read. It also writes
+report/results/<name>.d, the make rule listing every figures_src/ module the notebook
+imported, so that editing one of them reruns exactly the notebooks that use it.
+"""
+
+import contextlib
+import io
+import json
+import os
+import sys
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = ROOT / "report" / "results"
+CELL_MARKER = "# %%"
+
+
+@dataclass
+class Cell:
+    number: int
+    first_line: int
+    source: str
+    output: str = ""
+    figures: list[str] = field(default_factory=list)
+
+
+class NotebookError(Exception):
+    """A cell raised; the message names the notebook, the cell and the traceback."""
+
+
+def split_cells(source: str) -> list[Cell]:
+    """Cells in order; text before the first marker is a cell too, blank cells are dropped."""
+    cells: list[Cell] = []
+    lines = source.splitlines()
+    start = 0
+    for index in range(len(lines) + 1):
+        if index == len(lines) or (index > 0 and lines[index].startswith(CELL_MARKER)):
+            text = "\n".join(lines[start:index]).strip("\n")
+            if text.strip():
+                offset = next(i for i, line in enumerate(lines[start:index]) if line.strip())
+                cells.append(Cell(len(cells) + 1, start + offset + 1, text))
+            start = index
+    return cells
+
+
+def run_cells(path: Path, cells: list[Cell]) -> dict:
+    """Execute the cells in one namespace; return the values the notebook published."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from figures_src import publish
+
+    namespace = {"__name__": "__main__", "__file__": str(path)}
+    for cell in cells:
+        # Padding with blank lines makes tracebacks point at the notebook's own lines.
+        code = compile("\n" * (cell.first_line - 1) + cell.source, str(path), "exec")
+        printed = io.StringIO()
+        figures_before = len(publish.SAVED_FIGURES)
+        try:
+            with contextlib.redirect_stdout(printed):
+                exec(code, namespace)
+        except Exception:
+            trace = traceback.format_exc()
+            raise NotebookError(
+                f"{path.relative_to(ROOT)}: cell {cell.number} (line {cell.first_line}) raised:\n{trace}"
+            ) from None
+        cell.output = printed.getvalue()
+        cell.figures = publish.SAVED_FIGURES[figures_before:]
+    return dict(publish.RESULTS)
+
+
+def imported_sources() -> list[Path]:
+    """The figures_src/ files this process imported (the notebook's real prerequisites)."""
+    sources = ROOT / "figures_src"
+    found = {
+        Path(module.__file__).resolve()
+        for module in list(sys.modules.values())
+        if getattr(module, "__file__", None)
+    }
+    return sorted(p.relative_to(ROOT) for p in found if p.is_relative_to(sources))
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
+def run_notebook(path: Path) -> Path:
+    """Run `path`, write its results and make rule; return the results file."""
+    path = path.resolve()
+    cells = split_cells(path.read_text(encoding="utf-8"))
+    values = run_cells(path, cells)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    results = RESULTS_DIR / f"{path.stem}.json"
+    record = {
+        "notebook": str(path.relative_to(ROOT)),
+        "values": values,
+        "cells": [asdict(cell) for cell in cells],
+    }
+    _write_atomically(results, json.dumps(record, indent=1, sort_keys=True) + "\n")
+    target = results.relative_to(ROOT)
+    prerequisites = " ".join(str(p) for p in imported_sources())
+    _write_atomically(
+        results.with_suffix(".d"),
+        f"{target}: {prerequisites}\n" + "".join(f"{p}:\n" for p in imported_sources()),
+    )
+    return results
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m pipeline.notebook figures_src/<notebook>.py", file=sys.stderr)
+        return 2
+    start = time.perf_counter()
+    try:
+        results = run_notebook(Path(argv[0]))
+    except NotebookError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    record = json.loads(results.read_text(encoding="utf-8"))
+    figures = sum(len(cell["figures"]) for cell in record["cells"])
+    print(
+        f"[notebook] {argv[0]}: {len(record['cells'])} cells, {figures} figures, "
+        f"{len(record['values'])} values ({time.perf_counter() - start:.1f} s)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,62 @@
+"""Render the Jinja2 templates in templates/ into LaTeX files under report/build/.
+
+Jinja's usual `{{ }}` and `{% %}` clash with LaTeX's braces and comments, so the
+templates use `\\VAR{...}` for values, `\\BLOCK{...}` for statements and `\\#{...}` for
+comments. Undefined names are errors, and every number a template prints passes
+through pipeline.texify.format_number (the environment's `finalize`).
+"""
+
+import numbers
+from pathlib import Path
+
+import jinja2
+
+from pipeline.texify import format_number
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = ROOT / "templates"
+
+
+def _finalize(value: object) -> object:
+    """Format numbers the one way the report formats numbers; leave LaTeX strings alone."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return format_number(value)
+    return value
+
+
+def template_environment(templates: Path = TEMPLATES) -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates),
+        undefined=jinja2.StrictUndefined,
+        block_start_string=r"\BLOCK{",
+        block_end_string="}",
+        variable_start_string=r"\VAR{",
+        variable_end_string="}",
+        comment_start_string=r"\#{",
+        comment_end_string="}",
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+        finalize=_finalize,
+    )
+    environment.filters["num"] = format_number
+    return environment
+
+
+def render_templates(context: dict, build_dir: Path, templates: Path = TEMPLATES) -> list[Path]:
+    """Render every templates/*.tex to build_dir; rewrite a file only when its text changed.
+
+    Leaving unchanged files untouched keeps their timestamps, so LaTeX tools that
+    watch the files see only real edits.
+    """
+    environment = template_environment(templates)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for template_path in sorted(templates.glob("*.tex")):
+        text = environment.get_template(template_path.name).render(context)
+        target = build_dir / template_path.name
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            target.write_text(text, encoding="utf-8")
+        written.append(target)
+    return written

@@ -1,0 +1,77 @@
+"""Make sure TeX Live and the tools the build and tests call are installed.
+
+    python3 pipeline/tex_setup.py STAMP
+
+Runs with the system Python and its standard library only (it runs before the
+virtual environment exists). The packages and the files that prove them installed are
+listed in debian-packages.txt. Missing packages are installed with apt-get when we are
+root and apt-get exists; otherwise the script stops with the exact command to run.
+On success it touches STAMP, so make skips the check until the list changes.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_LIST = ROOT / "debian-packages.txt"
+
+
+def required_packages() -> dict[str, list[str]]:
+    """Debian package -> files it provides that the build relies on."""
+    packages = {}
+    for line in PACKAGE_LIST.read_text(encoding="utf-8").splitlines():
+        words = line.split("#", 1)[0].split()
+        if words:
+            packages[words[0]] = words[1:]
+    return packages
+
+
+def is_present(file: str) -> bool:
+    if "." not in file:
+        return shutil.which(file) is not None
+    if shutil.which("kpsewhich") is None:
+        return False
+    found = subprocess.run(["kpsewhich", file], capture_output=True, text=True, check=False)
+    return bool(found.stdout.strip())
+
+
+def missing_packages() -> list[str]:
+    return [
+        package
+        for package, files in required_packages().items()
+        if not all(is_present(file) for file in files)
+    ]
+
+
+def install_command(packages: list[str]) -> list[str]:
+    return ["apt-get", "install", "-y", "--no-install-recommends", *packages]
+
+
+def main(argv: list[str]) -> int:
+    missing = missing_packages()
+    if missing:
+        can_install = os.geteuid() == 0 and shutil.which("apt-get") is not None
+        if not can_install:
+            command = "sudo apt-get update && sudo " + " ".join(install_command(missing))
+            print(f"error: missing Debian packages: {' '.join(missing)}\n  run: {command}", file=sys.stderr)
+            return 1
+        print(f"[setup] installing {' '.join(missing)} with apt-get (about a minute)")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        quiet = {"env": env, "stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL}
+        subprocess.run(["apt-get", "update", "-q"], check=True, **quiet)
+        subprocess.run(install_command(missing), check=True, **quiet)
+        still_missing = missing_packages()
+        if still_missing:
+            print(f"error: still missing after apt-get: {' '.join(still_missing)}", file=sys.stderr)
+            return 1
+    if argv:
+        Path(argv[0]).parent.mkdir(parents=True, exist_ok=True)
+        Path(argv[0]).touch()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

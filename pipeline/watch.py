@@ -1,0 +1,35 @@
+"""Rebuild on save: `make watch` polls the sources twice a second and runs `make` on a change."""
+
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WATCHED = ("templates", "figures_src", "pipeline", "report.toml", "build.py")
+
+
+def snapshot() -> dict[Path, float]:
+    """Modification time of every watched file."""
+    files: list[Path] = []
+    for name in WATCHED:
+        path = ROOT / name
+        files.extend(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else files.append(path)
+    return {p: p.stat().st_mtime for p in files if p.exists()}
+
+
+def main() -> None:
+    print("[watch] rebuilding on every save; Ctrl-C stops", flush=True)
+    seen = None
+    while True:
+        current = snapshot()
+        if current != seen:
+            subprocess.run(["make", "--no-print-directory"], cwd=ROOT, check=False)
+            seen = snapshot()
+        time.sleep(0.5)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:
+        pass

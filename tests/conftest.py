@@ -1,0 +1,45 @@
+"""Shared fixtures: the real PDF, built once by `make`, and ways to read it back."""
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PDF = ROOT / "report" / "submission.pdf"
+
+
+@pytest.fixture(scope="session")
+def built_pdf() -> Path:
+    """report/submission.pdf, brought up to date by the real `make`."""
+    subprocess.run(["make", "--no-print-directory", "-C", str(ROOT)], check=True, stdin=subprocess.DEVNULL)
+    return PDF
+
+
+def pdf_to_text(pdf: Path) -> str:
+    """The PDF's text as pdftotext reads it, with whitespace runs folded to one space."""
+    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True, check=True)
+    return re.sub(r"\s+", " ", text.stdout)
+
+
+@pytest.fixture(scope="session")
+def pdf_text(built_pdf: Path) -> str:
+    return pdf_to_text(built_pdf)
+
+
+@pytest.fixture(scope="session")
+def results(built_pdf: Path) -> dict[str, dict]:
+    """Each notebook's published values, by notebook name (`results["ex1"]["name"]`)."""
+    return {
+        path.stem: json.loads(path.read_text(encoding="utf-8"))["values"]
+        for path in (ROOT / "report" / "results").glob("*.json")
+    }
+
+
+def as_printed(latex_number: str) -> str:
+    """How pdftotext reads a number formatted by pipeline.texify.format_number."""
+    text = latex_number.removeprefix(r"\ensuremath{").removesuffix("}") if "ensuremath" in latex_number else latex_number
+    text = text.replace("{,}", ",").replace("-", "−")
+    return re.sub(r"\\times 10\^\{(.*?)\}", r" × 10\1", text)
