@@ -63,10 +63,10 @@ def run_cells(path: Path, cells: list[Cell]) -> dict:
     namespace = {"__name__": "__main__", "__file__": str(path)}
     for cell in cells:
         # Padding with blank lines makes tracebacks point at the notebook's own lines.
-        code = compile("\n" * (cell.first_line - 1) + cell.source, str(path), "exec")
         printed = io.StringIO()
         figures_before = len(publish.SAVED_FIGURES)
         try:
+            code = compile("\n" * (cell.first_line - 1) + cell.source, str(path), "exec")
             with contextlib.redirect_stdout(printed):
                 exec(code, namespace)
         except Exception:

@@ -1,5 +1,6 @@
 """Rebuild on save: `make watch` polls the sources twice a second and runs `make` on a change."""
 
+import contextlib
 import subprocess
 import time
 from pathlib import Path
@@ -29,7 +30,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         main()
-    except KeyboardInterrupt:
-        pass

@@ -20,7 +20,9 @@ def built_pdf() -> Path:
 
 def pdf_to_text(pdf: Path) -> str:
     """The PDF's text as pdftotext reads it, with whitespace runs folded to one space."""
-    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True, check=True)
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True, check=True
+    )
     return re.sub(r"\s+", " ", text.stdout)
 
 
@@ -40,6 +42,10 @@ def results(built_pdf: Path) -> dict[str, dict]:
 
 def as_printed(latex_number: str) -> str:
     """How pdftotext reads a number formatted by pipeline.texify.format_number."""
-    text = latex_number.removeprefix(r"\ensuremath{").removesuffix("}") if "ensuremath" in latex_number else latex_number
+    text = (
+        latex_number.removeprefix(r"\ensuremath{").removesuffix("}")
+        if "ensuremath" in latex_number
+        else latex_number
+    )
     text = text.replace("{,}", ",").replace("-", "−")
     return re.sub(r"\\times 10\^\{(.*?)\}", r" × 10\1", text)

@@ -1,0 +1,94 @@
+"""The build pipeline end to end: title block, task headings, escaping, determinism,
+incremental rebuilds. Every test builds or reads the real PDF with real TeX."""
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import pdf_to_text
+from workspace import Workspace, checksum, copy_project
+
+from pipeline.config import load_submission
+
+ROOT = Path(__file__).resolve().parent.parent
+TASK_LABELS = [f"1({t})" for t in "abcd"] + [f"2({t})" for t in "abc"] + [f"3({t})" for t in "abcdefgh"]
+AWKWARD_NAME = "Jürgen Groß & Ana_María {O'Neil} 100%"
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, built_pdf: Path) -> Workspace:
+    return copy_project(tmp_path / "project")
+
+
+def pdf_info(pdf: Path) -> dict[str, str]:
+    text = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    return dict(re.findall(r"^([^:\n]+):[ \t]*(.*)$", text, flags=re.MULTILINE))
+
+
+def test_title_block_holds_both_members_and_the_group(pdf_text: str) -> None:
+    submission = load_submission(ROOT / "report.toml")
+    assert len(submission.members) == 2
+    for member in submission.members:
+        assert member.name in pdf_text
+        assert member.matriculation in pdf_text
+    assert f"Tutorial group {submission.tutorial_group}" in pdf_text
+
+
+def test_every_task_has_its_heading_in_order(pdf_text: str) -> None:
+    positions = [pdf_text.find(f" {label} ") for label in TASK_LABELS]
+    assert -1 not in positions, [label for label, at in zip(TASK_LABELS, positions, strict=True) if at < 0]
+    assert positions == sorted(positions)
+
+
+def test_awkward_names_print_exactly_as_written(workspace: Workspace) -> None:
+    config = workspace.root / "report.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace('"Ada Lovelace"', f'"{AWKWARD_NAME}"'), encoding="utf-8"
+    )
+    workspace.make()
+    assert AWKWARD_NAME in pdf_to_text(workspace.pdf)
+    assert AWKWARD_NAME in pdf_info(workspace.pdf)["Author"]
+
+
+def test_two_clean_builds_are_byte_identical(workspace: Workspace) -> None:
+    workspace.make("clean")
+    workspace.make()
+    first = checksum(workspace.pdf)
+    workspace.make("clean")
+    workspace.make("-j2")
+    assert checksum(workspace.pdf) == first
+
+
+def test_noop_make_runs_nothing(workspace: Workspace) -> None:
+    workspace.make()
+    done = workspace.make()
+    assert "[" not in done.stdout, done.stdout
+
+
+def test_template_edit_recompiles_without_running_a_notebook(workspace: Workspace) -> None:
+    workspace.make()
+    figures = {p: p.stat().st_mtime_ns for p in (workspace.root / "report" / "figures").iterdir()}
+    workspace.edit("templates/ex2.tex", r"\section{", "An edited sentence.\n\\section{")
+    done = workspace.make()
+    assert "[notebook]" not in done.stdout
+    assert "[latex]" in done.stdout
+    assert {p: p.stat().st_mtime_ns for p in figures} == figures
+    assert "An edited sentence." in pdf_to_text(workspace.pdf)
+
+
+def test_notebook_edit_reruns_only_that_notebook(workspace: Workspace) -> None:
+    workspace.make()
+    notebook = workspace.root / "figures_src" / "ex2.py"
+    workspace.write("figures_src/ex2.py", notebook.read_text(encoding="utf-8") + "\n# An edited comment.\n")
+    done = workspace.make()
+    assert re.findall(r"\[notebook\] (\S+):", done.stdout) == ["figures_src/ex2.py"]
+
+
+def test_make_figures_reruns_every_notebook_and_no_latex(workspace: Workspace) -> None:
+    done = workspace.make("figures")
+    notebooks = sorted(
+        p.relative_to(workspace.root).as_posix() for p in (workspace.root / "figures_src").glob("ex*.py")
+    )
+    assert sorted(re.findall(r"\[notebook\] (\S+):", done.stdout)) == notebooks
+    assert "[latex]" not in done.stdout

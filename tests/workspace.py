@@ -1,0 +1,64 @@
+"""A throw-away copy of the project, for tests that edit sources or break the build.
+
+The copy shares the real .venv (a symlink) and starts from the real build's state
+(report/ with its timestamps), so an edit there rebuilds only what make thinks it must.
+"""
+
+import hashlib
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SKIPPED = shutil.ignore_patterns(".venv", ".git", "__pycache__", ".pytest_cache", ".ruff_cache")
+
+
+@dataclass
+class Workspace:
+    root: Path
+
+    def make(self, *targets: str, check: bool = True) -> subprocess.CompletedProcess:
+        """Run make there (no terminal, no standard input), capturing what it prints."""
+        done = subprocess.run(
+            ["make", "--no-print-directory", *targets],
+            cwd=self.root,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "SOURCE_DATE_EPOCH": "1700000000"},
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(f"make {' '.join(targets)} failed:\n{done.stdout}\n{done.stderr}")
+        return done
+
+    @property
+    def pdf(self) -> Path:
+        return self.root / "report" / "submission.pdf"
+
+    def edit(self, relative: str, old: str, new: str) -> None:
+        """Replace `old` (which must occur) by `new` in one file of the copy."""
+        path = self.root / relative
+        text = path.read_text(encoding="utf-8")
+        assert old in text, f"{old!r} not in {relative}"
+        self.write(relative, text.replace(old, new, 1))
+
+    def write(self, relative: str, text: str) -> None:
+        """Give one file of the copy new contents, newer than anything built."""
+        path = self.root / relative
+        path.write_text(text, encoding="utf-8")
+        # Make compares timestamps; make the edit visibly newer than anything built.
+        newest = max(p.stat().st_mtime for p in (self.root / "report").rglob("*") if p.is_file())
+        os.utime(path, (newest + 1, newest + 1))
+
+
+def copy_project(destination: Path) -> Workspace:
+    shutil.copytree(ROOT, destination, ignore=SKIPPED, symlinks=True)
+    (destination / ".venv").symlink_to(ROOT / ".venv")
+    return Workspace(destination)
+
+
+def checksum(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
