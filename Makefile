@@ -38,7 +38,13 @@ report/results/%.json: figures_src/%.py pipeline/notebook.py $(PYTHON_READY)
 
 -include $(wildcard report/results/*.d)
 
-report/submission.pdf: $(RESULTS) $(wildcard templates/*.tex) $(wildcard report.toml) \
+# The colour macros of the highlighted code (pipeline/listing.py).
+CODE_STYLE := report/results/code-style.tex
+$(CODE_STYLE): pipeline/listing.py $(PYTHON_READY)
+	@mkdir -p $(@D)
+	@$(PY) -m pipeline.listing > $@.partial && mv $@.partial $@
+
+report/submission.pdf: $(RESULTS) $(CODE_STYLE) $(wildcard templates/*.tex) $(wildcard report.toml) \
 		build.py $(wildcard pipeline/*.py) figures_src/page.py $(PYTHON_READY) $(TEX_READY)
 	@$(PY) build.py
 

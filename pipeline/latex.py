@@ -26,7 +26,7 @@ def compile_document(build_dir: Path, main: str, source_date_epoch: int) -> Path
         **os.environ,
         "SOURCE_DATE_EPOCH": str(source_date_epoch),
         "FORCE_SOURCE_DATE": "1",
-        "TEXINPUTS": f".:{build_dir.parent / 'figures'}:",
+        "TEXINPUTS": f".:{build_dir.parent / 'figures'}:{build_dir.parent / 'results'}:",
     }
     command = [
         "latexmk",

@@ -15,15 +15,21 @@ import contextlib
 import io
 import json
 import os
+import re
 import sys
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from pipeline.listing import highlight
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "report" / "results"
 CELL_MARKER = "# %%"
+TASK_LABEL = re.compile(r"^\d\([a-z]\)")
+# Modules every notebook imports for plumbing; the report lists the others' code.
+PLUMBING = {"figures_src/__init__.py", "figures_src/publish.py", "figures_src/page.py"}
 
 
 @dataclass
@@ -33,6 +39,31 @@ class Cell:
     source: str
     output: str = ""
     figures: list[str] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        """The text after `# %%` on the cell's first line (`1(b) The Gram matrix`), if any."""
+        first = self.source.splitlines()[0]
+        return first.removeprefix(CELL_MARKER).strip() if first.startswith(CELL_MARKER) else ""
+
+    @property
+    def task(self) -> str:
+        """The task label the title starts with (`1(b)`), or ''."""
+        label = TASK_LABEL.match(self.title)
+        return label.group(0) if label else ""
+
+    def as_record(self) -> dict:
+        """The cell for the templates: its code highlighted, its output and figures, and
+        for a task's cell the hyperref anchor of that task's heading (`1(b)` is the
+        second subsection of section 1: `subsection.1.2`)."""
+        anchor = f"subsection.{self.task[0]}.{ord(self.task[2]) - ord('a') + 1}" if self.task else ""
+        return {
+            **asdict(self),
+            "title": self.title,
+            "task": self.task,
+            "task_anchor": anchor,
+            "code": highlight(self.source),
+        }
 
 
 class NotebookError(Exception):
@@ -90,6 +121,15 @@ def imported_sources() -> list[Path]:
     return sorted(p.relative_to(ROOT) for p in found if p.is_relative_to(sources))
 
 
+def _mark_first_cell_of_each_task(records: list[dict]) -> list[dict]:
+    """`\\coderef{1(b)}` links to the first cell of task 1(b); mark those cells."""
+    seen = set()
+    for record in records:
+        record["first_of_task"] = bool(record["task"]) and record["task"] not in seen
+        seen.add(record["task"])
+    return records
+
+
 def _write_atomically(path: Path, text: str) -> None:
     partial = path.with_name(path.name + ".partial")
     partial.write_text(text, encoding="utf-8")
@@ -103,10 +143,14 @@ def run_notebook(path: Path) -> Path:
     values = run_cells(path, cells)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     results = RESULTS_DIR / f"{path.stem}.json"
+    modules = [p for p in imported_sources() if p.as_posix() not in PLUMBING and p != path.relative_to(ROOT)]
     record = {
-        "notebook": str(path.relative_to(ROOT)),
+        "notebook": path.relative_to(ROOT).as_posix(),
         "values": values,
-        "cells": [asdict(cell) for cell in cells],
+        "cells": _mark_first_cell_of_each_task([cell.as_record() for cell in cells]),
+        "modules": [
+            {"path": p.as_posix(), "code": highlight((ROOT / p).read_text(encoding="utf-8"))} for p in modules
+        ],
     }
     _write_atomically(results, json.dumps(record, indent=1, sort_keys=True) + "\n")
     target = results.relative_to(ROOT)
