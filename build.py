@@ -22,8 +22,10 @@ import jinja2
 
 from figures_src import page
 from pipeline.config import ConfigError, Submission, load_submission
+from pipeline.diagnostics import template_error_report
 from pipeline.latex import LatexError, compile_document, publish_pdf
 from pipeline.render import render_templates
+from pipeline.texify import UNICODE_COMMANDS
 
 ROOT = Path(__file__).resolve().parent
 REPORT = ROOT / "report"
@@ -49,6 +51,7 @@ def template_context(submission: Submission, results: dict[str, dict]) -> dict:
     return {
         "submission": submission.as_latex(),
         "page": {"text_width_cm": page.TEXT_WIDTH_CM, "text_height_cm": page.TEXT_HEIGHT_CM},
+        "unicode_commands": [(f"{ord(char):04X}", command) for char, command in UNICODE_COMMANDS.items()],
         "notebooks": results,
         **{name: record["values"] for name, record in results.items()},
     }
@@ -58,9 +61,12 @@ def source_date_epoch() -> int:
     """The date stamped into the PDF: $SOURCE_DATE_EPOCH, else the last commit's, else 0."""
     if "SOURCE_DATE_EPOCH" in os.environ:
         return int(os.environ["SOURCE_DATE_EPOCH"])
-    commit = subprocess.run(
-        ["git", "log", "-1", "--format=%ct"], cwd=ROOT, capture_output=True, text=True, check=False
-    )
+    try:
+        commit = subprocess.run(
+            ["git", "log", "-1", "--format=%ct"], cwd=ROOT, capture_output=True, text=True, check=False
+        )
+    except FileNotFoundError:  # no git: a tarball of the project still builds
+        return 0
     return int(commit.stdout.strip() or 0)
 
 
@@ -83,11 +89,14 @@ def build() -> None:
 def main() -> int:
     try:
         build()
-    except (ConfigError, LatexError, FileNotFoundError, jinja2.TemplateError) as error:
+    except jinja2.TemplateError as error:
+        print(f"error: {template_error_report(error)}", file=sys.stderr)
+    except (ConfigError, LatexError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
-        print("build failed; report/submission.pdf (if any) is the last good one", file=sys.stderr)
-        return 1
-    return 0
+    else:
+        return 0
+    print("build failed; report/submission.pdf (if any) is the last good one", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

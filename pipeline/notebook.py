@@ -19,10 +19,12 @@ import re
 import sys
 import time
 import traceback
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pipeline.listing import highlight
+from pipeline.texify import untypesettable
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "report" / "results"
@@ -103,7 +105,7 @@ def run_cells(path: Path, cells: list[Cell]) -> dict:
         except Exception:
             trace = traceback.format_exc()
             raise NotebookError(
-                f"{path.relative_to(ROOT)}: cell {cell.number} (line {cell.first_line}) raised:\n{trace}"
+                f"{_shown(path)}: cell {cell.number} (line {cell.first_line}) raised:\n{trace}"
             ) from None
         cell.output = printed.getvalue()
         cell.figures = publish.SAVED_FIGURES[figures_before:]
@@ -136,11 +138,35 @@ def _write_atomically(path: Path, text: str) -> None:
     os.replace(partial, path)
 
 
+def check_printable(path: Path, cells: list[Cell]) -> None:
+    """Every character of the code and its output must be one the PDF can show."""
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if bad := untypesettable(line):
+            raise NotebookError(f"{_shown(path)}:{number}: {_characters(bad)}\n    {line.strip()}")
+    for cell in cells:
+        if bad := untypesettable(cell.output):
+            raise NotebookError(f"{_shown(path)}: cell {cell.number} prints {_characters(bad)}")
+
+
+def _characters(chars: list[str]) -> str:
+    names = ", ".join(f"U+{ord(c):04X} ({unicodedata.name(c, '?')})" for c in chars)
+    return (
+        f"the PDF cannot show {names}; write it in ASCII, or give it a LaTeX command "
+        "in UNICODE_COMMANDS (pipeline/texify.py)"
+    )
+
+
+def _shown(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
+
+
 def run_notebook(path: Path) -> Path:
     """Run `path`, write its results and make rule; return the results file."""
     path = path.resolve()
     cells = split_cells(path.read_text(encoding="utf-8"))
     values = run_cells(path, cells)
+    for module in [path, *(ROOT / p for p in imported_sources())]:
+        check_printable(module, cells if module == path else [])
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     results = RESULTS_DIR / f"{path.stem}.json"
     modules = [p for p in imported_sources() if p.as_posix() not in PLUMBING and p != path.relative_to(ROOT)]

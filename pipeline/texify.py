@@ -23,6 +23,80 @@ _LIGATURE_BREAKERS = {
 }
 
 
+# Characters beyond Latin-1 (which the utf8 input encoding already covers) that the
+# document can typeset, as math-mode commands; the preamble declares each of them.
+UNICODE_COMMANDS = {
+    "α": r"\alpha",
+    "β": r"\beta",
+    "γ": r"\gamma",
+    "δ": r"\delta",
+    "ε": r"\epsilon",
+    "ζ": r"\zeta",
+    "η": r"\eta",
+    "θ": r"\theta",
+    "ι": r"\iota",
+    "κ": r"\kappa",
+    "λ": r"\lambda",
+    "μ": r"\mu",
+    "ν": r"\nu",
+    "ξ": r"\xi",
+    "π": r"\pi",
+    "ρ": r"\rho",
+    "σ": r"\sigma",
+    "τ": r"\tau",
+    "υ": r"\upsilon",
+    "φ": r"\phi",
+    "χ": r"\chi",
+    "ψ": r"\psi",
+    "ω": r"\omega",
+    "Γ": r"\Gamma",
+    "Δ": r"\Delta",
+    "Θ": r"\Theta",
+    "Λ": r"\Lambda",
+    "Ξ": r"\Xi",
+    "Π": r"\Pi",
+    "Σ": r"\Sigma",
+    "Υ": r"\Upsilon",
+    "Φ": r"\Phi",
+    "Ψ": r"\Psi",
+    "Ω": r"\Omega",
+    "→": r"\rightarrow",
+    "←": r"\leftarrow",
+    "⇒": r"\Rightarrow",
+    "≈": r"\approx",
+    "≤": r"\leq",
+    "≥": r"\geq",
+    "≠": r"\neq",
+    "−": r"-",
+    "∑": r"\sum",
+    "∈": r"\in",
+    "√": r"\surd",
+    "‖": r"\|",
+    "∞": r"\infty",
+    "∂": r"\partial",
+    "∇": r"\nabla",
+    "⊤": r"\top",
+    "…": r"\ldots",
+    "ᵀ": r"^{\mathsf{T}}",
+    "⁻": r"^{-}",
+    "₀": r"_{0}",
+    "₁": r"_{1}",
+    "₂": r"_{2}",
+    "ᵢ": r"_{i}",
+    "⊙": r"\odot",
+    "∘": r"\circ",
+    "≪": r"\ll",
+    "≫": r"\gg",
+    "∝": r"\propto",
+    "∼": r"\sim",
+}
+
+
+def untypesettable(text: str) -> list[str]:
+    """The characters of `text` pdfLaTeX cannot print (beyond Latin-1 and UNICODE_COMMANDS)."""
+    return sorted({c for c in text if ord(c) > 0xFF and c not in UNICODE_COMMANDS})
+
+
 def escape_text(text: str) -> str:
     """LaTeX source that prints `text` exactly as written (special characters included)."""
     escaped = escape_latex(text)

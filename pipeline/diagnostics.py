@@ -1,0 +1,168 @@
+"""Plain-words error reports: a problem in a rendered .tex file or in a template,
+traced back to the template file and line the user edits.
+
+Every template renders to its own file (templates/ex1.tex -> report/build/ex1.tex), so a
+TeX error's file names the template; its line is found by matching the rendered line
+against the template's lines, with each `\\VAR{...}` standing for any text.
+"""
+
+import re
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from pipeline.tex_setup import required_packages
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = ROOT / "templates"
+OVERFULL_LIMIT_PT = 1.0
+
+# TeX's terse messages, and what they usually mean in a template.
+HINTS = {
+    "Undefined control sequence": "an unknown command (a typo, or a macro whose package is not loaded)",
+    "Missing $ inserted": "math outside math mode (wrap it in $...$), or a _ or ^ in text (write \\_)",
+    "Runaway argument": "a { without its } (the argument never ended)",
+    "File ended while scanning": "a { without its } (the file ended inside an argument)",
+    "Extra }, or forgotten": "a } without its {, or a $ left open",
+    "Missing } inserted": "a { without its }, or a $ left open",
+    "Extra alignment tab": "more & in a table row than the table has columns",
+    "Misplaced alignment tab character &": "a bare & in text (write \\&)",
+    "Environment": "\\begin{...} and \\end{...} do not match",
+}
+
+
+@dataclass(frozen=True)
+class Place:
+    """A line in a file the user edits (or, failing that, in the rendered file)."""
+
+    path: Path
+    line: int | None
+    text: str = ""
+
+    def __str__(self) -> str:
+        shown = self.path.relative_to(ROOT) if self.path.is_relative_to(ROOT) else self.path
+        where = f"{shown}:{self.line}" if self.line else str(shown)
+        return f"{where}\n    {self.text.strip()}" if self.text.strip() else where
+
+
+def _template_line_pattern(line: str) -> re.Pattern[str] | None:
+    """A regex for what a template line renders to (values and statements match anything)."""
+    pieces = re.split(r"\\(?:VAR|BLOCK)\{(?:[^{}]|\{[^{}]*\})*\}", line.strip())
+    if not "".join(pieces).strip():
+        return None
+    return re.compile(".*?".join(re.escape(piece) for piece in pieces))
+
+
+def template_place(rendered: Path, line: int) -> Place:
+    """The template line that produced line `line` of the rendered file `rendered`."""
+    template = TEMPLATES / rendered.name
+    rendered_lines = rendered.read_text(encoding="utf-8", errors="replace").splitlines()
+    target = rendered_lines[line - 1].strip() if 0 < line <= len(rendered_lines) else ""
+    if not template.exists() or not target:
+        return Place(rendered, line, target)
+    template_lines = template.read_text(encoding="utf-8").splitlines()
+    candidates = [
+        number
+        for number, text in enumerate(template_lines, start=1)
+        if (pattern := _template_line_pattern(text)) and pattern.fullmatch(target)
+    ]
+    if not candidates:
+        return Place(rendered, line, target)
+    # Of equal matches, the one at the same relative height in the file.
+    expected = line * len(template_lines) / max(len(rendered_lines), 1)
+    best = min(candidates, key=lambda number: abs(number - expected))
+    return Place(template, best, template_lines[best - 1])
+
+
+def debian_package_for(file: str) -> str | None:
+    """The Debian package debian-packages.txt names as providing `file`, if any."""
+    return next((package for package, files in required_packages().items() if file in files), None)
+
+
+def explain_missing_file(message: str) -> str:
+    """What to do about `File 'x' not found`: a package to install, or a figure to make."""
+    missing = re.search(r"File `([^']+)' not found", message)
+    if not missing:
+        return ""
+    name = missing.group(1)
+    if name.endswith((".sty", ".cls", ".tfm", ".fd")):
+        package = debian_package_for(name)
+        if package:
+            return f"{name} comes with the Debian package {package}: sudo apt-get install {package}"
+        return f"{name} is not installed; `apt-file search {name}` names the Debian package that has it"
+    return (
+        f"no figure or file named {name} (figures are report/figures/<name>.pdf, "
+        "saved by save_figure in a notebook; check the name, or run `make figures`)"
+    )
+
+
+def _runaway_argument(before: list[str], build_dir: Path) -> Place | None:
+    """Where an argument that never ended starts: TeX only names the file it ran out in,
+    but prints the argument's first words after `Runaway argument?`."""
+    if "Runaway argument?" not in before[:-1]:
+        return None
+    start = before[before.index("Runaway argument?") + 1].split(r" \par", 1)[0][:40]
+    for rendered in sorted(build_dir.glob("*.tex")):
+        for number, line in enumerate(rendered.read_text(encoding="utf-8").splitlines(), start=1):
+            if start and start in line:
+                return template_place(rendered, number)
+    return None
+
+
+def latex_error_report(log: str, build_dir: Path) -> str:
+    """The first error of a LaTeX log in plain words, with the template place it comes from."""
+    lines = log.splitlines()
+    for index, line in enumerate(lines):
+        located = re.match(r"^(?:\./)?(\S+?\.tex):(\d+): (.*)$", line)
+        if located or line.startswith("! "):
+            message = located.group(3) if located else line[2:]
+            context = next((ln for ln in lines[index : index + 12] if re.match(r"^l\.\d+ ", ln)), "")
+            runaway = _runaway_argument(lines[max(index - 3, 0) : index], build_dir)
+            if runaway:
+                place = runaway
+            elif located:
+                place = template_place(build_dir / located.group(1), int(located.group(2)))
+            elif context:
+                place = Place(build_dir / "submission.tex", int(context.split()[0][2:]), context)
+            else:
+                place = Place(build_dir / "submission.tex", None)
+            hint = next((text for key, text in HINTS.items() if message.startswith(key)), "")
+            hint = explain_missing_file(message) or hint
+            offending = f"\n  TeX stopped at: {context.strip()}" if context else ""
+            return f"{place}\n  {message}" + (f"\n  meaning: {hint}" if hint else "") + offending
+    return "LaTeX stopped without naming an error"
+
+
+def undefined_references(log: str) -> list[str]:
+    """Labels and citations the final pass could not resolve."""
+    found = re.findall(r"(?:Reference|Citation|Hyper reference) `([^']+)' on page \d+ undefined", log)
+    return sorted(set(found))
+
+
+def overfull_boxes(log: str, build_dir: Path) -> list[str]:
+    """Overfull boxes wider than OVERFULL_LIMIT_PT, each with its template place."""
+    warnings = []
+    for match in re.finditer(r"Overfull \\hbox \((\d+(?:\.\d+)?)pt too wide\)[^\n]*?lines? (\d+)", log):
+        if float(match.group(1)) <= OVERFULL_LIMIT_PT:
+            continue
+        opened = re.findall(r"\((?:\./)?([\w-]+\.tex)", log[: match.start()])
+        rendered = build_dir / (opened[-1] if opened else "submission.tex")
+        place = template_place(rendered, int(match.group(2)))
+        warnings.append(f"{place}\n  a line sticks out {match.group(1)} pt into the margin")
+    return warnings
+
+
+def template_error_report(error: jinja2.TemplateError) -> str:
+    """A Jinja error with the template's path, line and the line itself."""
+    if isinstance(error, jinja2.TemplateSyntaxError) and error.filename:
+        path, line = Path(error.filename), error.lineno
+    else:
+        frames = traceback.extract_tb(error.__traceback__)
+        frames = [frame for frame in frames if frame.filename.startswith(str(TEMPLATES))]
+        if not frames:
+            return f"template error: {error}"
+        path, line = Path(frames[-1].filename), frames[-1].lineno
+    text = path.read_text(encoding="utf-8").splitlines()[line - 1] if line else ""
+    return f"{Place(path, line, text)}\n  {type(error).__name__}: {error.message or error}"
