@@ -1,0 +1,146 @@
+"""The PDF as a tutor reads it: vector fonts, figures at text size, navigation, clean
+typesetting. Each test reads back the real PDF, its figures or its LaTeX log."""
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from figures_src.page import CM_PER_INCH, TEXT_WIDTH_CM
+from pipeline.config import load_submission
+from pipeline.texify import format_number
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "report" / "build"
+FIGURES = ROOT / "report" / "figures"
+TEXT_WIDTH_PT = TEXT_WIDTH_CM / CM_PER_INCH * 72
+TASK_LABELS = [f"1({t})" for t in "abcd"] + [f"2({t})" for t in "abc"] + [f"3({t})" for t in "abcdefgh"]
+
+
+def run(*command: str) -> str:
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+
+def figure_files(built_pdf: Path) -> list[Path]:
+    return sorted(FIGURES.glob("*.pdf"))
+
+
+def test_only_vector_fonts_in_the_document_and_every_figure(built_pdf: Path) -> None:
+    for pdf in [built_pdf, *figure_files(built_pdf)]:
+        fonts = run("pdffonts", str(pdf)).splitlines()[2:]
+        assert fonts or pdf != built_pdf
+        assert not [f for f in fonts if "Type 3" in f], f"{pdf.name} embeds bitmap fonts"
+        assert all(" yes " in f for f in fonts), f"{pdf.name} has a font that is not embedded"
+
+
+def test_figures_are_drawn_at_most_text_width_and_included_at_scale_one(built_pdf: Path) -> None:
+    for figure in figure_files(built_pdf):
+        width = float(re.search(r"Page size:\s+([\d.]+) x", run("pdfinfo", str(figure))).group(1))
+        assert width <= TEXT_WIDTH_PT + 1, f"{figure.name} is {width:.0f} pt wide"
+    for template in (ROOT / "templates").glob("*.tex"):
+        text = template.read_text(encoding="utf-8")
+        assert not re.search(r"\\includegraphics\[[^\]]*(width|scale|height)", text), template.name
+        assert not re.search(r"\\begin\{(figure|table)\}", text), (
+            f"{template.name}: floats drift from their task"
+        )
+
+
+def test_figure_text_is_eight_to_ten_points(built_pdf: Path) -> None:
+    """Word heights from pdftotext -bbox, which are close to the font size."""
+    for figure in figure_files(built_pdf):
+        boxes = re.findall(
+            r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)"', run("pdftotext", "-bbox", str(figure), "-")
+        )
+        heights = sorted(float(y1) - float(y0) for y0, y1 in boxes)
+        if not heights:
+            continue
+        median = heights[len(heights) // 2]
+        assert 6.0 <= median <= 12.0, f"{figure.name}: median word height {median:.1f} pt"
+
+
+def outline_titles(pdf: Path) -> list[str]:
+    titles: list[str] = []
+
+    def walk(entries: list) -> None:
+        for entry in entries:
+            if isinstance(entry, list):
+                walk(entry)
+            else:
+                titles.append(entry.title)
+
+    walk(PdfReader(pdf).outline)
+    return titles
+
+
+def test_bookmarks_for_every_exercise_and_task(built_pdf: Path) -> None:
+    titles = outline_titles(built_pdf)
+    for number in "123":
+        assert any(re.match(rf"{number} \w", t) for t in titles), titles
+    for label in TASK_LABELS:
+        matching = [t for t in titles if t.startswith(label + " ")]
+        assert matching, f"no bookmark for {label}"
+        assert len(matching[0]) > len(label) + 3, f"bookmark {matching[0]!r} lost its title"
+
+
+def test_metadata_has_the_title_and_both_authors(built_pdf: Path) -> None:
+    info = PdfReader(built_pdf).metadata
+    submission = load_submission(ROOT / "report.toml")
+    assert info.title == submission.sheet
+    assert info.author == ", ".join(member.name for member in submission.members)
+
+
+def test_tasks_link_to_their_code_and_back(built_pdf: Path, results: dict) -> None:
+    links = set()
+    for page in PdfReader(built_pdf).pages:
+        for annotation in page.get("/Annots", []):
+            action = annotation.get_object().get("/A", {})
+            if "/D" in action:
+                links.add(str(action["/D"]))
+    for template in (ROOT / "templates").glob("ex*.tex"):
+        referenced = re.findall(r"\\coderef\{([^}]+)\}", template.read_text(encoding="utf-8"))
+        assert referenced, f"{template.name} never points to its code"
+    task_anchors = {f"subsection.{label[0]}.{ord(label[2]) - 96}" for label in TASK_LABELS}
+    assert links & task_anchors, "no link from the code back to a task"
+
+
+def test_no_overfull_box_wider_than_one_point(built_pdf: Path) -> None:
+    log = (BUILD / "submission.log").read_text(encoding="utf-8", errors="replace")
+    widths = [float(w) for w in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide", log)]
+    assert all(w <= 1.0 for w in widths), sorted(widths)[-5:]
+
+
+def test_every_figure_is_on_its_task_page_or_the_next(built_pdf: Path) -> None:
+    """The .aux lists headings and figure labels in document order, with their pages."""
+    aux = (BUILD / "submission.aux").read_text(encoding="utf-8")
+    task_page = None
+    for line in aux.splitlines():
+        heading = re.search(r"\\contentsline \{(?:sub)?section\}.*\}\{(\d+)\}\{(?:sub)?section\.", line)
+        if heading:
+            task_page = int(heading.group(1))
+        figure = re.match(r"\\newlabel\{fig:([^}]+)\}\{\{\d+\}\{(\d+)\}", line)
+        if figure and task_page is not None:
+            assert int(figure.group(2)) - task_page <= 1, f"{figure.group(1)} drifted from its task"
+
+
+def test_tables_use_booktabs_rules(built_pdf: Path) -> None:
+    rendered = "".join(p.read_text(encoding="utf-8") for p in BUILD.glob("*.tex"))
+    assert r"\toprule" in rendered
+    assert r"\hline" not in rendered
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (128.0, "128"),
+        (12288, r"\ensuremath{12{,}288}"),
+        (0.031234, "0.0312"),
+        (1.234e-13, r"\ensuremath{1.23\times 10^{-13}}"),
+        (-0.5, r"\ensuremath{-0.5}"),
+        (2 / 3, "0.667"),
+        (-1e-20 * 0, "0"),
+    ],
+)
+def test_numbers_have_three_significant_digits(value: float, expected: str) -> None:
+    assert format_number(value) == expected
