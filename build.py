@@ -22,7 +22,7 @@ import jinja2
 
 from figures_src import page
 from pipeline.config import ConfigError, Submission, load_submission
-from pipeline.diagnostics import template_error_report
+from pipeline.diagnostics import BUILD_FAILED, template_error_report
 from pipeline.latex import LatexError, compile_document, publish_pdf
 from pipeline.render import render_templates
 from pipeline.texify import UNICODE_COMMANDS
@@ -95,7 +95,7 @@ def main() -> int:
         print(f"error: {error}", file=sys.stderr)
     else:
         return 0
-    print("build failed; report/submission.pdf (if any) is the last good one", file=sys.stderr)
+    print(BUILD_FAILED, file=sys.stderr)
     return 1
 
 

@@ -1,23 +1,282 @@
 # %% [markdown]
-# Exercise 1: placeholder notebook (replaced by the exercise's own computations).
+# # Exercise 1: Positional encoding
+# Sinusoidal positional embeddings E, their Gram matrix E^T E, and the
+# self-attention scores K^T Q when features X and embeddings E are added
+# (K = Q = X + E) or concatenated (K = Q = concat(X, E)). The encoding
+# itself lives in figures_src/positional_encoding.py (listed after the
+# cells).
 
-# %%
+# %% Setup
 import numpy as np
 import sympy
+from matplotlib.axes import Axes
+from matplotlib.colors import Normalize
+from matplotlib.image import AxesImage
 
-from figures_src.publish import new_figure, publish, publish_formula, save_figure
+from figures_src.positional_encoding import (
+    attention_weights,
+    frequencies,
+    gram_of_offset,
+    positional_encoding,
+    relative_difference,
+    scores_added,
+    scores_concatenated,
+)
+from figures_src.publish import (
+    new_figure,
+    publish,
+    publish_formula,
+    save_figure,
+)
 
-# %%
-x = sympy.symbols("x")
-publish_formula("example_formula", sympy.diff(sympy.sin(x) ** 2, x))
-values = np.linspace(0, 1, 5)
-publish("example_number", values.mean())
-print("mean:", values.mean())
+N_TOKENS = 64  # n, as on the sheet
+DIM = 256  # p, the embedding dimension
+SEED = 1
+rng = np.random.default_rng(SEED)
+publish("n_tokens", N_TOKENS)
+publish("dim", DIM)
+publish("seed", SEED)
 
-# %%
-fig = new_figure(width=0.5)
+
+def report(name: str, value: float, description: str) -> None:
+    """Publish `value` as ex1.<name> and print it as the cell's output."""
+    publish(name, value)
+    print(f"{description}: {value:.4g}")
+
+
+# %% 1(a) Expanding the scores symbolically
+# Matrix symbols do not commute, so sympy expands the products exactly as
+# matrices multiply; the concatenation is the block column [X; E].
+X_sym = sympy.MatrixSymbol("X", DIM, N_TOKENS)
+E_sym = sympy.MatrixSymbol("E", DIM, N_TOKENS)
+added_expansion = ((X_sym + E_sym).T * (X_sym + E_sym)).expand()
+stacked = sympy.BlockMatrix([[X_sym], [E_sym]])
+concatenated_expansion = sympy.block_collapse(stacked.T * stacked)
+publish_formula("expansion_added", added_expansion)
+publish_formula("expansion_concatenated", concatenated_expansion)
+print("addition:      K^T Q =", added_expansion)
+print("concatenation: K^T Q =", concatenated_expansion)
+
+# %% 1(b) The positional encoding E and its Gram matrix E^T E
+E = positional_encoding(N_TOKENS, DIM)
+gram = E.T @ E
+positions = np.arange(N_TOKENS)
+offsets = positions[:, None] - positions[None, :]
+
+# E^T E should depend on i - j only (a Toeplitz matrix): compare it with
+# the closed form sum_k cos(w_k (i - j)), w_k the frequencies.
+toeplitz_error = np.abs(gram - gram_of_offset(offsets, DIM)).max()
+# Frequencies that turn by less than one radian over the whole sequence
+# stay near cos = 1, sin = 0: they make distant positions look alike and
+# keep E^T E far from zero.
+n_slow = int(np.sum(frequencies(DIM) * (N_TOKENS - 1) < 1))
+
+report("gram_diagonal", gram.diagonal().mean(), "mean of diag(E^T E)")
+report("gram_diagonal_spread", np.ptp(gram.diagonal()), "  its spread")
+report("gram_neighbour", gram[0, 1], "E^T E at offset 1")
+report("gram_farthest", gram[0, -1], f"E^T E at offset {N_TOKENS - 1}")
+report("gram_min", gram.min(), "smallest entry of E^T E")
+report("toeplitz_error", toeplitz_error, "max |E^T E - closed form|")
+report("n_slow_frequencies", n_slow, "frequencies turning < 1 rad")
+publish("n_frequencies", DIM // 2)
+
+
+# %% 1(b) Figure: E, E^T E and E^T E against the offset
+def heatmap(ax: Axes, data: np.ndarray, **style: object) -> AxesImage:
+    """One matrix entry per pixel, no smoothing between entries."""
+    return ax.imshow(data, interpolation="nearest", **style)
+
+
+fig = new_figure(width=1.0, aspect=0.36)
+fig.get_layout_engine().set(wspace=0.12)
+ax_e, ax_gram, ax_offset = fig.subplots(1, 3, width_ratios=[0.8, 1, 1.1])
+
+image = heatmap(ax_e, E, aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1)
+ax_e.set(xlabel="position $i$", ylabel="dimension $d$", title="$E$")
+fig.colorbar(image, ax=ax_e, shrink=0.9, label="$E_{di}$")
+
+image = heatmap(ax_gram, gram, cmap="viridis")
+ax_gram.set(xlabel="position $j$", ylabel="position $i$", title="$E^{T}E$")
+fig.colorbar(image, ax=ax_gram, shrink=0.9, label="$(E^{T}E)_{ij}$")
+
+fine = np.linspace(-(N_TOKENS - 1), N_TOKENS - 1, 1001)
+ax_offset.plot(offsets.ravel(), gram.ravel(), ".", ms=2.5, label="entries")
+closed_form = gram_of_offset(fine, DIM)
+ax_offset.plot(fine, closed_form, "k", lw=0.8, label="closed form")
+ax_offset.set(
+    xlabel=r"offset $\Delta = i - j$",
+    ylabel="$(E^{T}E)_{ij}$",
+    title=r"$E^{T}E$ against $\Delta$",
+)
+ax_offset.set_ylim(0, None)
+ax_offset.legend(loc="lower center", frameon=False)
+save_figure(fig, "ex1-gram")
+
+# %% 1(c) Scores for random features, added and concatenated
+# Features: i.i.d. Gaussian entries with the variance of E's entries
+# (taken over all p*n entries).
+feature_variance = E.var()
+sigma = np.sqrt(feature_variance)
+X = rng.normal(scale=sigma, size=(DIM, N_TOKENS))
+
+added = scores_added(X, E)
+concatenated = scores_concatenated(X, E)
+cross = added - concatenated  # = X^T E + E^T X, the only difference (1(a))
+off_diagonal = ~np.eye(N_TOKENS, dtype=bool)
+off_scores = np.append(added[off_diagonal], concatenated[off_diagonal])
+
+# For i != j, x_i^T e_j + x_j^T e_i is the sum of two independent
+# N(0, sigma^2 |e|^2) terms with |e|^2 = p/2, so its standard deviation is
+# sigma sqrt(p): it grows like sqrt(p), the diagonal |x_i|^2 + |e_i|^2
+# like p.
+cross_rms = np.sqrt(np.mean(cross[off_diagonal] ** 2))
+correlation = np.corrcoef(added[off_diagonal], concatenated[off_diagonal])
+
+report("feature_variance", feature_variance, "sigma^2 = Var(E)")
+mean_added = added.diagonal().mean()
+mean_concatenated = concatenated.diagonal().mean()
+expected_diagonal = DIM * feature_variance + DIM / 2
+report("mean_diagonal_added", mean_added, "mean diagonal, added")
+report("mean_diagonal_concatenated", mean_concatenated, "  concatenated")
+report("expected_diagonal", expected_diagonal, "  expected p sigma^2 + p/2")
+report("off_diagonal_min", off_scores.min(), "off-diagonal scores from")
+report("off_diagonal_max", off_scores.max(), "  to")
+report("cross_rms", cross_rms, "rms of the cross terms off the diagonal")
+cross_expected = sigma * np.sqrt(DIM)
+report("cross_std_expected", cross_expected, "  expected sigma sqrt(p)")
+report(
+    "relative_difference",
+    relative_difference(added, concatenated),
+    "|added - concatenated|_F / |concatenated|_F",
+)
+report("correlation", correlation[0, 1], "correlation off the diagonal")
+
+# The softmax over each query's column turns scores into weights. The
+# diagonal wins by far, even with the 1/sqrt(p) of scaled dot products.
+for name, scores in [("added", added), ("concatenated", concatenated)]:
+    weights = attention_weights(scores)
+    scaled = attention_weights(scores / np.sqrt(DIM))
+    report(
+        f"max_other_weight_{name}",
+        weights[off_diagonal].max(),
+        f"largest weight on another token, {name}",
+    )
+    report(
+        f"self_weight_scaled_{name}",
+        scaled.diagonal().mean(),
+        "  mean weight on itself with 1/sqrt(p) scaling",
+    )
+
+# %% 1(c) Figure: both score matrices, their difference, one query's scores
+fig = new_figure(width=1.0, aspect=0.66)
+axes = fig.subplot_mosaic(
+    [["added", "concatenated", "cross"], ["query", "query", "query"]],
+    height_ratios=[1, 0.9],
+)
+# The diagonal (about p sigma^2 + p/2) would flatten everything else: the
+# shared scale stops at the largest off-diagonal score and the diagonal
+# saturates.
+SCORE_AXES = {"xlabel": "query position $j$", "ylabel": "key position $i$"}
+shared = Normalize(vmin=off_scores.min(), vmax=off_scores.max())
+panels = [
+    ("added", added, "addition"),
+    ("concatenated", concatenated, "concatenation"),
+]
+for name, scores, title in panels:
+    image = heatmap(axes[name], scores, norm=shared)
+    axes[name].set(title=title, **SCORE_AXES)
+fig.colorbar(
+    image,
+    ax=axes["concatenated"],
+    extend="max",
+    shrink=0.8,
+    label="score $(K^{T}Q)_{ij}$",
+)
+ax_cross, limit = axes["cross"], np.abs(cross).max()
+image = heatmap(ax_cross, cross, cmap="RdBu_r", vmin=-limit, vmax=limit)
+ax_cross.set(title="difference", **SCORE_AXES)
+cross_label = "$(X^{T}E+E^{T}X)_{ij}$"
+fig.colorbar(image, ax=ax_cross, shrink=0.8, label=cross_label)
+
+query = N_TOKENS // 2
+ax = axes["query"]
+ax.plot(positions, added[:, query], "o-", ms=2.5, lw=0.8, label="addition")
+ax.plot(
+    positions,
+    concatenated[:, query],
+    "s-",
+    ms=2.5,
+    lw=0.8,
+    label="concatenation",
+)
+ax.plot(positions, gram[:, query], "k--", lw=0.8, label="$E^{T}E$ alone")
+ax.set(xlabel="key position $i$", ylabel=f"score for query $j={query}$")
+ax.legend(frameon=False, ncols=3, loc="upper left")
+save_figure(fig, "ex1-scores")
+
+# %% 1(d) (bonus) E lies in a low-dimensional subspace, features in another
+# Over 64 positions the slow sinusoids are smooth functions of i, so E is
+# numerically low-rank: few directions hold almost all of its energy.
+left, singular_values, _ = np.linalg.svd(E)
+energy = np.cumsum(singular_values**2) / np.sum(singular_values**2)
+rank_99 = int(np.searchsorted(energy, 0.99) + 1)
+position_basis, complement = left[:, :rank_99], left[:, rank_99:]
+
+
+def features_in(basis: np.ndarray) -> np.ndarray:
+    """n Gaussian features in span(basis), with the total variance of 1(c).
+
+    `basis` has orthonormal columns.
+    """
+    coefficients = rng.normal(size=(basis.shape[1], N_TOKENS))
+    scale = np.sqrt(feature_variance * DIM / basis.shape[1])
+    return scale * basis @ coefficients
+
+
+def score_difference(features: np.ndarray) -> float:
+    """How far addition is from concatenation for these features."""
+    reference = scores_concatenated(features, E)
+    return relative_difference(scores_added(features, E), reference)
+
+
+# Features in a rank_99-dimensional subspace orthogonal to E's principal
+# subspace, and in a random subspace of the same dimension.
+rotation = np.linalg.qr(rng.normal(size=(DIM - rank_99, rank_99)))[0]
+feature_basis = complement @ rotation
+random_basis = np.linalg.qr(rng.normal(size=(DIM, rank_99)))[0]
+X_orthogonal = features_in(feature_basis)
+X_random = features_in(random_basis)
+
+# Projecting the sum onto the feature subspace recovers the features:
+# adding them loses (almost) nothing.
+recovered = feature_basis @ (feature_basis.T @ (X_orthogonal + E))
+recovery_error = relative_difference(recovered, X_orthogonal)
+# Principal angles between E's subspace and the random one: the mean cos^2
+# is dim/p in expectation.
+cosines = np.linalg.svd(position_basis.T @ random_basis, compute_uv=False)
+
+report("rank_99", rank_99, "dimensions holding 99% of |E|_F^2")
+report(
+    "difference_orthogonal",
+    score_difference(X_orthogonal),
+    "features orthogonal to E: relative score difference",
+)
+report("recovery_error", recovery_error, "  relative error of recovered X")
+report(
+    "difference_random",
+    score_difference(X_random),
+    "features in a random subspace: relative score difference",
+)
+report("mean_cos2_random", np.mean(cosines**2), "  mean cos^2 of angles")
+report("expected_cos2_random", rank_99 / DIM, "  expected dim/p")
+
+# %% 1(d) Figure: the singular values of E
+fig = new_figure(width=0.55, aspect=0.62)
 ax = fig.add_subplot()
-ax.plot(values, values**2)
-ax.set_xlabel("$")
-ax.set_ylabel("^2$")
-save_figure(fig, "ex1-example")
+index = np.arange(1, singular_values.size + 1)
+ax.semilogy(index, singular_values / singular_values[0], ".", ms=4)
+ax.axvline(rank_99 + 0.5, color="k", lw=0.8, ls="--")
+label = f"99% of $\\|E\\|_F^2$\nin the first {rank_99}"
+ax.text(rank_99 - 0.5, 1e-12, label, ha="right", fontsize=8)
+ax.set(xlabel="index $r$", ylabel="singular value $s_r / s_1$ of $E$")
+save_figure(fig, "ex1-spectrum")

@@ -18,6 +18,7 @@ from pipeline.tex_setup import required_packages
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
 OVERFULL_LIMIT_PT = 1.0
+BUILD_FAILED = "build failed; report/submission.pdf (if any) is the last good one"
 
 # TeX's terse messages, and what they usually mean in a template.
 HINTS = {
@@ -98,6 +99,13 @@ def explain_missing_file(message: str) -> str:
     )
 
 
+def _file_being_read(log_so_far: str, build_dir: Path) -> Path:
+    """The rendered file TeX was reading at the end of `log_so_far`: the last one opened.
+    (Our templates are \\input one after another at the top level, so this is exact.)"""
+    opened = re.findall(r"\((?:\./)?([\w-]+\.tex)", log_so_far)
+    return build_dir / (opened[-1] if opened else "submission.tex")
+
+
 def _runaway_argument(before: list[str], build_dir: Path) -> Place | None:
     """Where an argument that never ended starts: TeX only names the file it ran out in,
     but prints the argument's first words after `Runaway argument?`."""
@@ -125,7 +133,8 @@ def latex_error_report(log: str, build_dir: Path) -> str:
             elif located:
                 place = template_place(build_dir / located.group(1), int(located.group(2)))
             elif context:
-                place = Place(build_dir / "submission.tex", int(context.split()[0][2:]), context)
+                rendered = _file_being_read("\n".join(lines[:index]), build_dir)
+                place = template_place(rendered, int(context.split()[0][2:]))
             else:
                 place = Place(build_dir / "submission.tex", None)
             hint = next((text for key, text in HINTS.items() if message.startswith(key)), "")
@@ -147,9 +156,7 @@ def overfull_boxes(log: str, build_dir: Path) -> list[str]:
     for match in re.finditer(r"Overfull \\hbox \((\d+(?:\.\d+)?)pt too wide\)[^\n]*?lines? (\d+)", log):
         if float(match.group(1)) <= OVERFULL_LIMIT_PT:
             continue
-        opened = re.findall(r"\((?:\./)?([\w-]+\.tex)", log[: match.start()])
-        rendered = build_dir / (opened[-1] if opened else "submission.tex")
-        place = template_place(rendered, int(match.group(2)))
+        place = template_place(_file_being_read(log[: match.start()], build_dir), int(match.group(2)))
         warnings.append(f"{place}\n  a line sticks out {match.group(1)} pt into the margin")
     return warnings
 

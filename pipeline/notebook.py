@@ -23,6 +23,8 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from figures_src import publish
+from pipeline.diagnostics import BUILD_FAILED
 from pipeline.listing import highlight
 from pipeline.texify import untypesettable
 
@@ -89,10 +91,6 @@ def split_cells(source: str) -> list[Cell]:
 
 def run_cells(path: Path, cells: list[Cell]) -> dict:
     """Execute the cells in one namespace; return the values the notebook published."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    from figures_src import publish
-
     namespace = {"__name__": "__main__", "__file__": str(path)}
     for cell in cells:
         # Padding with blank lines makes tracebacks point at the notebook's own lines.
@@ -160,6 +158,16 @@ def _shown(path: Path) -> str:
     return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
 
 
+def remove_abandoned_figures(results: Path, saved: set[str]) -> None:
+    """Delete figures this notebook saved last time but no longer saves (renamed or dropped)."""
+    if not results.exists():
+        return
+    previous = json.loads(results.read_text(encoding="utf-8"))
+    for cell in previous["cells"]:
+        for figure in set(cell["figures"]) - saved:
+            (publish.FIGURE_DIR / f"{figure}.pdf").unlink(missing_ok=True)
+
+
 def run_notebook(path: Path) -> Path:
     """Run `path`, write its results and make rule; return the results file."""
     path = path.resolve()
@@ -169,6 +177,7 @@ def run_notebook(path: Path) -> Path:
         check_printable(module, cells if module == path else [])
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     results = RESULTS_DIR / f"{path.stem}.json"
+    remove_abandoned_figures(results, {figure for cell in cells for figure in cell.figures})
     modules = [p for p in imported_sources() if p.as_posix() not in PLUMBING and p != path.relative_to(ROOT)]
     record = {
         "notebook": path.relative_to(ROOT).as_posix(),
@@ -197,6 +206,7 @@ def main(argv: list[str]) -> int:
         results = run_notebook(Path(argv[0]))
     except NotebookError as error:
         print(f"error: {error}", file=sys.stderr)
+        print(BUILD_FAILED, file=sys.stderr)
         return 1
     record = json.loads(results.read_text(encoding="utf-8"))
     figures = sum(len(cell["figures"]) for cell in record["cells"])

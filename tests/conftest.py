@@ -18,12 +18,12 @@ def built_pdf() -> Path:
     return PDF
 
 
-def pdf_to_text(pdf: Path) -> str:
-    """The PDF's text as pdftotext reads it, with whitespace runs folded to one space."""
-    text = subprocess.run(
-        ["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True, check=True
-    )
-    return re.sub(r"\s+", " ", text.stdout)
+def pdf_to_text(pdf: Path, *, raw: bool = False) -> str:
+    """The PDF's text as pdftotext reads it, with whitespace runs folded to one space.
+    `raw` keeps the order in which the text was typeset (columns of a table stay rows)."""
+    command = ["pdftotext", "-enc", "UTF-8", *(["-raw"] if raw else []), str(pdf), "-"]
+    text = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return re.sub(r"\s+", " ", text)
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,10 @@
 
 import json
 import re
+import unicodedata
 from pathlib import Path
 
+from conftest import pdf_to_text
 from workspace import copy_project
 
 from pipeline.notebook import split_cells
@@ -14,7 +16,8 @@ SHORT_LINE = 70  # longer lines may be wrapped in the PDF
 
 
 def squeezed(text: str) -> str:
-    return re.sub(r"\s+", "", text)
+    """Text without white space, with compatibility characters folded (² is 2)."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
 def test_every_notebook_line_is_in_the_pdf(pdf_text: str) -> None:
@@ -27,8 +30,8 @@ def test_every_notebook_line_is_in_the_pdf(pdf_text: str) -> None:
         assert not missing, f"{notebook.name}: lines not in the PDF: {missing[:5]}"
 
 
-def test_every_printed_output_is_in_the_pdf(pdf_text: str, built_pdf: Path) -> None:
-    pdf = squeezed(pdf_text)
+def test_every_printed_output_is_in_the_pdf(built_pdf: Path) -> None:
+    pdf = squeezed(pdf_to_text(built_pdf, raw=True))
     for notebook in NOTEBOOKS:
         results = ROOT / "report" / "results" / f"{notebook.stem}.json"
         record = json.loads(results.read_text(encoding="utf-8"))

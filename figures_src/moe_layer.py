@@ -1,0 +1,248 @@
+"""The mixture-of-experts layer of equations (20)-(22), in numpy, with a hand-written reverse pass.
+
+Forward, for one token u (eq. 20-22):
+
+    l_i = u^T e_i                      affinities (one matmul with the centroid matrix E)
+    s   = Softmax(l)                   scores
+    g_i = s_i m_i                      gates: m_i = 1 for the Top-K scores, else 0 (eq. 21),
+                                       or m_i = 1 for all i ("dense" gating, the answer to 3(f))
+    h'  = u + sum_i FFN_i^(s)(u) + sum_i g_i FFN_i^(r)(u)
+
+Every FFN is W2 relu(W1 u + b1) + b2. Under Top-K gating the routed experts outside the
+Top-K are not evaluated at all, as in a real MoE.
+
+The reverse pass applies the adjoint rule of 3(b), vbar_a = Σ_{c ∈ C(a)} vbar_c ∂v_c/∂v_a, node
+by node from the output back: each node type (sum, product, relu, matmul, softmax) only
+knows its local derivatives and multiplies the adjoint it receives by them.
+"""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+Gating = Literal["topk", "dense"]
+FFN = dict[str, np.ndarray]  # one expert's parameters: w1 (hidden, d), b1, w2 (d, hidden), b2
+
+
+@dataclass
+class MoEParams:
+    shared: list[FFN]
+    routed: list[FFN]
+    centroids: np.ndarray  # E, one row e_i per routed expert: (n_routed, d)
+    top_k: int
+
+    def arrays(self) -> Iterator[np.ndarray]:
+        """Every parameter array, in a fixed order (for finite differences)."""
+        for ffn in self.shared + self.routed:
+            yield from ffn.values()
+        yield self.centroids
+
+
+@dataclass
+class FFNTape:
+    """What one expert's forward pass keeps for the reverse pass."""
+
+    pre: np.ndarray  # a = W1 u + b1
+    hidden: np.ndarray  # z = relu(a)
+    out: np.ndarray  # y = W2 z + b2
+
+
+@dataclass
+class MoETape:
+    """The forward values of one token: the reverse pass reads them, never recomputes them."""
+
+    u: np.ndarray
+    shared: list[FFNTape]
+    routed: dict[int, FFNTape]  # only the experts that were evaluated
+    logits: np.ndarray  # l_i = u^T e_i
+    scores: np.ndarray  # s_i
+    mask: np.ndarray  # m_i (1 selected, 0 not): a constant of the graph
+    gates: np.ndarray  # g_i = s_i m_i
+    out: np.ndarray  # h'
+
+
+@dataclass
+class MoEGrads:
+    shared: list[FFN]
+    routed: list[FFN]
+    centroids: np.ndarray
+    u: np.ndarray
+    gates: np.ndarray  # gbar_i, kept to explain 3(e)
+    scores: np.ndarray  # sbar_i
+
+    def arrays(self) -> Iterator[np.ndarray]:
+        """Gradients in the order of MoEParams.arrays()."""
+        for ffn in self.shared + self.routed:
+            yield from ffn.values()
+        yield self.centroids
+
+
+def init_ffn(rng: np.random.Generator, d: int, hidden: int) -> FFN:
+    return {
+        "w1": rng.normal(0, 1 / np.sqrt(d), (hidden, d)),
+        "b1": rng.normal(0, 0.1, hidden),
+        "w2": rng.normal(0, 1 / np.sqrt(hidden), (d, hidden)),
+        "b2": rng.normal(0, 0.1, d),
+    }
+
+
+def init_layer(
+    rng: np.random.Generator, d: int, hidden: int, n_shared: int, n_routed: int, top_k: int
+) -> MoEParams:
+    return MoEParams(
+        shared=[init_ffn(rng, d, hidden) for _ in range(n_shared)],
+        routed=[init_ffn(rng, d, hidden) for _ in range(n_routed)],
+        centroids=rng.normal(0, 1 / np.sqrt(d), (n_routed, d)),
+        top_k=top_k,
+    )
+
+
+# Forward pieces
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Softmax along the last axis (shifted by the maximum, which leaves it unchanged)."""
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+def top_k_mask(scores: np.ndarray, k: int) -> np.ndarray:
+    """1 where a score is among the k largest of its row, else 0 (eq. 21's case split)."""
+    order = np.argsort(-scores, axis=-1, kind="stable")[..., :k]
+    mask = np.zeros_like(scores)
+    np.put_along_axis(mask, order, 1.0, axis=-1)
+    return mask
+
+
+def ffn_forward(ffn: FFN, u: np.ndarray) -> FFNTape:
+    pre = ffn["w1"] @ u + ffn["b1"]
+    hidden = np.maximum(pre, 0.0)
+    return FFNTape(pre, hidden, ffn["w2"] @ hidden + ffn["b2"])
+
+
+def moe_forward(params: MoEParams, u: np.ndarray, gating: Gating = "topk") -> MoETape:
+    logits = params.centroids @ u
+    scores = softmax(logits)
+    mask = top_k_mask(scores, params.top_k) if gating == "topk" else np.ones_like(scores)
+    gates = scores * mask
+    shared = [ffn_forward(ffn, u) for ffn in params.shared]
+    # A gate that is the constant 0 makes its expert irrelevant: it is not
+    # evaluated.
+    routed = {i: ffn_forward(params.routed[i], u) for i in np.flatnonzero(mask)}
+    out = u + sum(t.out for t in shared) + sum(gates[i] * t.out for i, t in routed.items())
+    return MoETape(u, shared, routed, logits, scores, mask, gates, out)
+
+
+def squared_error(out: np.ndarray, target: np.ndarray) -> float:
+    """The toy loss L = ½ ||h' − target||² that the gradients of 3(e) are taken of."""
+    return 0.5 * float(np.sum((out - target) ** 2))
+
+
+# Reverse pass: one local rule per node type
+
+
+def sum_node_backward(adjoint: np.ndarray, n_terms: int) -> list[np.ndarray]:
+    """v = Σ_j c_j: ∂v/∂c_j = 1, so every summand receives the adjoint unchanged (3(c))."""
+    return [adjoint] * n_terms
+
+
+def scale_node_backward(adjoint: np.ndarray, gate: float, vector: np.ndarray) -> tuple[float, np.ndarray]:
+    """p = g y (a scalar times a vector, one product node per component, 3(d)):
+    the gate receives Σ_k pbar_k y_k, the vector receives pbar g."""
+    return float(adjoint @ vector), adjoint * gate
+
+
+def relu_backward(adjoint: np.ndarray, pre: np.ndarray) -> np.ndarray:
+    """z = relu(a): ∂z/∂a = 1 where a > 0, else 0."""
+    return adjoint * (pre > 0)
+
+
+def matvec_backward(
+    adjoint: np.ndarray, matrix: np.ndarray, vector: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """y = M x, y_k = Σ_j M_kj x_j: Mbar_kj = ybar_k x_j and xbar_j = Σ_k ybar_k M_kj."""
+    return np.outer(adjoint, vector), matrix.T @ adjoint
+
+
+def softmax_backward(adjoint: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """s = Softmax(l): ∂s_i/∂l_j = s_i (δ_ij − s_j), so lbar_j = s_j (sbar_j − Σ_i sbar_i s_i).
+
+    Works row-wise on a batch too (the toy router of 3(g)-(h) uses it that way).
+    """
+    return scores * (adjoint - np.sum(adjoint * scores, axis=-1, keepdims=True))
+
+
+def ffn_backward(ffn: FFN, tape: FFNTape, u: np.ndarray, adjoint: np.ndarray) -> tuple[FFN, np.ndarray]:
+    """y = W2 relu(W1 u + b1) + b2, read backwards: sum, matmul, relu, sum, matmul."""
+    b2_bar, w2z_bar = sum_node_backward(adjoint, 2)
+    w2_bar, z_bar = matvec_backward(w2z_bar, ffn["w2"], tape.hidden)
+    a_bar = relu_backward(z_bar, tape.pre)
+    b1_bar, w1u_bar = sum_node_backward(a_bar, 2)
+    w1_bar, u_bar = matvec_backward(w1u_bar, ffn["w1"], u)
+    return {"w1": w1_bar, "b1": b1_bar, "w2": w2_bar, "b2": b2_bar}, u_bar
+
+
+def zero_ffn(ffn: FFN) -> FFN:
+    return {name: np.zeros_like(value) for name, value in ffn.items()}
+
+
+def moe_backward(params: MoEParams, tape: MoETape, out_adjoint: np.ndarray) -> MoEGrads:
+    """All gradients of L, given hbar' = ∂L/∂h' (the seed vbar_L = 1 already pushed through L)."""
+    n_shared, n_routed = len(params.shared), len(params.routed)
+    # h' = u + Σ shared + Σ products: one sum node.
+    residual_bar, *term_bars = sum_node_backward(out_adjoint, 1 + n_shared + len(tape.routed))
+    u_bar = residual_bar.copy()
+
+    shared_grads = []
+    for ffn, ffn_tape, adjoint in zip(params.shared, tape.shared, term_bars[:n_shared], strict=True):
+        grads, u_part = ffn_backward(ffn, ffn_tape, tape.u, adjoint)
+        shared_grads.append(grads)
+        u_bar += u_part
+
+    # Product nodes g_i FFN_i^(r)(u). An expert that was not evaluated has
+    # no product node: nothing reaches it, its parameters' gradient is
+    # exactly zero.
+    routed_grads = [zero_ffn(ffn) for ffn in params.routed]
+    gate_bar = np.zeros(n_routed)
+    for (i, ffn_tape), adjoint in zip(tape.routed.items(), term_bars[n_shared:], strict=True):
+        gate_bar[i], out_bar = scale_node_backward(adjoint, tape.gates[i], ffn_tape.out)
+        routed_grads[i], u_part = ffn_backward(params.routed[i], ffn_tape, tape.u, out_bar)
+        u_bar += u_part
+
+    # g = s m, with the mask m a constant (its derivative is zero almost
+    # everywhere).
+    score_bar = gate_bar * tape.mask
+    logit_bar = softmax_backward(score_bar, tape.scores)
+    centroid_bar, u_part = matvec_backward(logit_bar, params.centroids, tape.u)
+    u_bar += u_part
+    return MoEGrads(shared_grads, routed_grads, centroid_bar, u_bar, gate_bar, score_bar)
+
+
+# Checking: central finite differences
+
+
+def central_differences(loss: Callable[[], float], arrays: list[np.ndarray], step: float) -> list[np.ndarray]:
+    """∂loss/∂x for every entry x of `arrays`, by (L(x + h) − L(x − h)) / 2h.
+
+    The entries are perturbed in place and restored, so `loss` reads the current values.
+    """
+    gradients = []
+    for array in arrays:
+        gradient = np.zeros_like(array)
+        for index in np.ndindex(array.shape):
+            kept = array[index]
+            array[index] = kept + step
+            up = loss()
+            array[index] = kept - step
+            down = loss()
+            array[index] = kept
+            gradient[index] = (up - down) / (2 * step)
+        gradients.append(gradient)
+    return gradients
+
+
+def ffn_norm(ffn: FFN) -> float:
+    """The Euclidean norm of all of one expert's parameters (or gradients) together."""
+    return float(np.sqrt(sum(np.sum(value**2) for value in ffn.values())))

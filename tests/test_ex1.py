@@ -1,0 +1,168 @@
+"""Exercise 1 (positional encoding): every published number, recomputed here and found in the PDF.
+
+The test builds E with its own loop over the sheet's formula, redraws the notebook's random features
+from the published seed and recomputes each quantity with formulas of its own (explicit sums,
+stacked matrices, Frobenius identities) rather than the notebook's helpers.
+"""
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+from figures_src.positional_encoding import gram_of_offset, positional_encoding
+from pipeline.texify import format_number
+from tests.conftest import as_printed
+
+N, P = 64, 256
+
+# Numbers the template prints with two significant digits (`|num(2)`); all others use the default 3.
+TWO_DIGITS = {
+    "toeplitz_error",
+    "max_other_weight_added",
+    "max_other_weight_concatenated",
+    "self_weight_scaled_added",
+    "self_weight_scaled_concatenated",
+    "difference_orthogonal",
+    "recovery_error",
+    "difference_random",
+    "mean_cos2_random",
+    "expected_cos2_random",
+}
+
+
+def sheet_encoding(n: int, p: int) -> np.ndarray:
+    """E straight from the sheet, one entry at a time: rows 2k (sin) and 2k+1 (cos), positions 0..n-1."""
+    encoding = np.zeros((p, n))
+    for k in range(p // 2):
+        omega = 10000.0 ** (-2 * k / p)
+        for i in range(n):
+            encoding[2 * k, i] = math.sin(i * omega)
+            encoding[2 * k + 1, i] = math.cos(i * omega)
+    return encoding
+
+
+def softmax_over_keys(scores: np.ndarray) -> np.ndarray:
+    """Column-wise softmax via log-sum-exp."""
+    top = scores.max(axis=0)
+    log_norm = top + np.log(np.exp(scores - top).sum(axis=0))
+    return np.exp(scores - log_norm)
+
+
+@pytest.fixture(scope="module")
+def E() -> np.ndarray:
+    return sheet_encoding(N, P)
+
+
+@pytest.fixture(scope="module")
+def ex1(results: dict[str, dict]) -> dict:
+    return results["ex1"]
+
+
+@pytest.fixture(scope="module")
+def expected(E: np.ndarray, ex1: dict) -> dict[str, float]:
+    """Every number of Exercise 1, recomputed independently of the notebook."""
+    gram = E.T @ E
+    rng = np.random.default_rng(ex1["seed"])
+    variance = E.var()
+    X = rng.normal(scale=math.sqrt(variance), size=(P, N))
+    added = (X + E).T @ (X + E)
+    stacked = np.vstack([X, E])
+    concatenated = stacked.T @ stacked
+    off = ~np.eye(N, dtype=bool)
+    both_off = np.concatenate([added[off], concatenated[off]])
+    cross = X.T @ E + E.T @ X
+
+    # Bonus: E's 99%-energy subspace, features orthogonal to it and in a random subspace (same draws).
+    left, singular_values, _ = np.linalg.svd(E)
+    rank = int(np.argmax(np.cumsum(singular_values**2) >= 0.99 * np.sum(singular_values**2)) + 1)
+    feature_basis = left[:, rank:] @ np.linalg.qr(rng.normal(size=(P - rank, rank)))[0]
+    random_basis = np.linalg.qr(rng.normal(size=(P, rank)))[0]
+    scale = math.sqrt(variance * P / rank)
+    X_orth = scale * feature_basis @ rng.normal(size=(rank, N))
+    X_rand = scale * random_basis @ rng.normal(size=(rank, N))
+
+    def score_difference(features: np.ndarray) -> float:
+        cross_terms = features.T @ E + E.T @ features
+        return np.linalg.norm(cross_terms) / np.linalg.norm(features.T @ features + gram)
+
+    return {
+        "gram_diagonal": P / 2,
+        "gram_neighbour": gram[0, 1],
+        "gram_farthest": gram[0, N - 1],
+        "gram_min": gram.min(),
+        "n_slow_frequencies": sum(1 for k in range(P // 2) if (N - 1) * 10000.0 ** (-2 * k / P) < 1),
+        "n_frequencies": P // 2,
+        "feature_variance": variance,
+        "mean_diagonal_added": np.trace(added) / N,
+        "mean_diagonal_concatenated": np.trace(concatenated) / N,
+        "expected_diagonal": P * variance + P / 2,
+        "off_diagonal_min": both_off.min(),
+        "off_diagonal_max": both_off.max(),
+        "cross_rms": math.sqrt(np.mean(cross[off] ** 2)),
+        "cross_std_expected": math.sqrt(variance * P),
+        "relative_difference": np.linalg.norm(cross) / np.linalg.norm(concatenated),
+        "correlation": np.corrcoef(added[off], concatenated[off])[0, 1],
+        "max_other_weight_added": softmax_over_keys(added)[off].max(),
+        "max_other_weight_concatenated": softmax_over_keys(concatenated)[off].max(),
+        "self_weight_scaled_added": np.mean(np.diag(softmax_over_keys(added / math.sqrt(P)))),
+        "self_weight_scaled_concatenated": np.mean(np.diag(softmax_over_keys(concatenated / math.sqrt(P)))),
+        "rank_99": rank,
+        "expected_cos2_random": rank / P,
+        # ‖U^T W‖_F² is the sum of the squared cosines of the principal angles.
+        "mean_cos2_random": np.linalg.norm(left[:, :rank].T @ random_basis) ** 2 / rank,
+        "difference_orthogonal": score_difference(X_orth),
+        "difference_random": score_difference(X_rand),
+        # P_V(X + E) - X = P_V E, since X lies in V.
+        "recovery_error": np.linalg.norm(feature_basis @ (feature_basis.T @ E)) / np.linalg.norm(X_orth),
+    }
+
+
+def test_encoding_matches_the_sheet(E: np.ndarray) -> None:
+    np.testing.assert_allclose(positional_encoding(N, P), E, atol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(E, axis=0) ** 2, P / 2)
+
+
+def test_gram_depends_on_the_offset_only(E: np.ndarray, ex1: dict) -> None:
+    offsets = np.subtract.outer(np.arange(N), np.arange(N))
+    np.testing.assert_allclose(gram_of_offset(offsets, P), E.T @ E, atol=1e-9)
+    assert 0 <= ex1["toeplitz_error"] < 1e-10
+
+
+def test_expansions(ex1: dict) -> None:
+    rng = np.random.default_rng(0)
+    X, E = rng.normal(size=(2, 6, 4))
+    terms = {"E^{T} E": E.T @ E, "E^{T} X": E.T @ X, "X^{T} E": X.T @ E, "X^{T} X": X.T @ X}
+    assert set(ex1["expansion_added"].split(" + ")) == set(terms)
+    assert set(ex1["expansion_concatenated"].split(" + ")) == {"E^{T} E", "X^{T} X"}
+    np.testing.assert_allclose((X + E).T @ (X + E), sum(terms.values()))
+    stacked = np.vstack([X, E])
+    np.testing.assert_allclose(stacked.T @ stacked, terms["E^{T} E"] + terms["X^{T} X"])
+
+
+def test_published_values(ex1: dict, expected: dict[str, float]) -> None:
+    for name, value in expected.items():
+        assert ex1[name] == pytest.approx(value, rel=1e-6), name
+
+
+def tight_times(text: str) -> str:
+    """TeX may shrink the math space around × to nothing on a tight line; compare without it."""
+    return re.sub(r"\s*×\s*", "×", text)
+
+
+def test_numbers_in_pdf(pdf_text: str, ex1: dict, expected: dict[str, float]) -> None:
+    text = tight_times(pdf_text)
+    for name in [*expected, "toeplitz_error", "seed", "n_tokens", "dim"]:
+        printed = tight_times(as_printed(format_number(ex1[name], 2 if name in TWO_DIGITS else 3)))
+        assert printed in text, f"{name} = {ex1[name]} should read {printed!r}"
+
+
+def test_task_headings(pdf_text: str) -> None:
+    for heading in [
+        "1(a) Expanding the scores",
+        "1(b) Sinusoidal embeddings and their Gram matrix",
+        "1(c) Scores for random features",
+        "1(d) Adding versus concatenating in low-dimensional subspaces (bonus)",
+    ]:
+        assert heading in pdf_text
