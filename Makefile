@@ -6,7 +6,8 @@
 # make clean    -> remove everything the build made under report/
 #
 # Flow: figures_src/ex*.py --(pipeline/notebook.py)--> report/results/*.json + report/figures/*.pdf
-#       results + templates/ + report.toml --(build.py)--> report/submission.pdf
+#       results --(pipeline/listing.py)--> report/code/*.pdf (the code, typeset apart)
+#       results + code + templates/ + report.toml --(build.py)--> report/submission.pdf
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -39,13 +40,20 @@ report/results/%.json: figures_src/%.py pipeline/notebook.py $(PYTHON_READY)
 
 -include $(wildcard report/results/*.d)
 
-# The colour macros of the highlighted code (pipeline/listing.py).
+# The notebook's code and output, typeset apart: report/code/<name>-code.pdf (+ <name>.json,
+# its page map); the colour macros of the highlighting come from pipeline/listing.py.
 CODE_STYLE := report/results/code-style.tex
+CODE_PAGES := $(NOTEBOOKS:figures_src/%.py=report/code/%-code.pdf)
 $(CODE_STYLE): pipeline/listing.py $(PYTHON_READY)
 	@mkdir -p $(@D)
-	@$(PY) -m pipeline.listing > $@.partial && mv $@.partial $@
+	@$(PY) -m pipeline.listing style $@.partial && mv $@.partial $@
 
-report/submission.pdf: $(RESULTS) $(CODE_STYLE) $(wildcard templates/*.tex) report.toml \
+report/code/%-code.pdf: report/results/%.json $(CODE_STYLE) templates/standalone/code-pages.tex \
+		pipeline/listing.py pipeline/render.py pipeline/texify.py $(TEX_READY)
+	@mkdir -p $(@D)
+	@$(PY) -m pipeline.listing pages $<
+
+report/submission.pdf: $(RESULTS) $(CODE_PAGES) $(wildcard templates/*.tex) report.toml \
 		build.py $(wildcard pipeline/*.py) figures_src/page.py $(PYTHON_READY) $(TEX_READY)
 	@$(PY) build.py
 

@@ -5,6 +5,7 @@
 The flow, one stage per function:
   report.toml                       -> load_submission   -> the title block's details
   report/results/<notebook>.json    -> load_results      -> numbers, formulas, cells
+    + report/code/<notebook>.json                            (+ where its typeset code is)
   both                              -> template_context  -> one dict for every template
   templates/*.tex + the context     -> render_templates  -> report/build/*.tex
   report/build/submission.tex       -> compile_document  -> report/build/submission.pdf
@@ -20,28 +21,33 @@ from pathlib import Path
 
 import jinja2
 
-from figures_src import page
 from pipeline.config import ConfigError, Submission, load_submission
 from pipeline.diagnostics import BUILD_FAILED, template_error_report
 from pipeline.latex import LatexError, compile_document, publish_pdf
-from pipeline.render import render_templates
-from pipeline.texify import UNICODE_COMMANDS
+from pipeline.render import layout_context, render_templates
 
 ROOT = Path(__file__).resolve().parent
 REPORT = ROOT / "report"
 BUILD_DIR = REPORT / "build"
 RESULTS_DIR = REPORT / "results"
+CODE_DIR = REPORT / "code"
 NOTEBOOKS = ROOT / "figures_src"
 
 
 def load_results() -> dict[str, dict]:
-    """Each notebook's results file (written by pipeline/notebook.py), by notebook name."""
+    """Each notebook's results (pipeline/notebook.py) with the page map of its typeset
+    code (pipeline/listing.py), by notebook name."""
     results = {}
     for notebook in sorted(NOTEBOOKS.glob("ex*.py")):
         path = RESULTS_DIR / f"{notebook.stem}.json"
         if not path.exists():
             raise FileNotFoundError(f"{path.relative_to(ROOT)} is missing: run `make` to run {notebook.name}")
-        results[notebook.stem] = json.loads(path.read_text(encoding="utf-8"))
+        record = json.loads(path.read_text(encoding="utf-8"))
+        pages = CODE_DIR / f"{notebook.stem}.json"
+        if not pages.exists():
+            raise FileNotFoundError(f"{pages.relative_to(ROOT)} is missing: run `make` to typeset the code")
+        record["pages"] = json.loads(pages.read_text(encoding="utf-8"))
+        results[notebook.stem] = record
     return results
 
 
@@ -50,8 +56,7 @@ def template_context(submission: Submission, results: dict[str, dict]) -> dict:
     (`ex1.some_value`), and `notebooks` with every notebook's cells."""
     return {
         "submission": submission.as_latex(),
-        "page": {"text_width_cm": page.TEXT_WIDTH_CM, "text_height_cm": page.TEXT_HEIGHT_CM},
-        "unicode_commands": [(f"{ord(char):04X}", command) for char, command in UNICODE_COMMANDS.items()],
+        **layout_context(),
         "notebooks": results,
         **{name: record["values"] for name, record in results.items()},
     }

@@ -37,7 +37,7 @@ def compile_document(build_dir: Path, main: str, source_date_epoch: int) -> Path
         **os.environ,
         "SOURCE_DATE_EPOCH": str(source_date_epoch),
         "FORCE_SOURCE_DATE": "1",
-        "TEXINPUTS": f".:{build_dir.parent / 'figures'}:{build_dir.parent / 'results'}:",
+        "TEXINPUTS": f".:{build_dir.parent / 'figures'}:{build_dir.parent / 'code'}:",
         "max_print_line": "10000",  # one log line per message, so the log can be read back
     }
     command = [

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import jinja2
 
-from pipeline.texify import format_number
+from figures_src import page
+from pipeline.texify import UNICODE_COMMANDS, format_number
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
@@ -22,6 +23,15 @@ def _finalize(value: object) -> object:
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return format_number(value)
     return value
+
+
+def layout_context() -> dict:
+    """What every LaTeX document of the build needs: the page size and the characters
+    beyond Latin-1 it can typeset (declared in the preambles)."""
+    return {
+        "page": {"text_width_cm": page.TEXT_WIDTH_CM, "text_height_cm": page.TEXT_HEIGHT_CM},
+        "unicode_commands": [(f"{ord(char):04X}", command) for char, command in UNICODE_COMMANDS.items()],
+    }
 
 
 def template_environment(templates: Path = TEMPLATES) -> jinja2.Environment:
