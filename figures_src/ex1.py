@@ -280,3 +280,105 @@ label = f"99% of $\\|E\\|_F^2$\nin the first {rank_99}"
 ax.text(rank_99 - 0.5, 1e-12, label, ha="right", fontsize=8)
 ax.set(xlabel="index $r$", ylabel="singular value $s_r / s_1$ of $E$")
 save_figure(fig, "ex1-spectrum")
+
+
+# %% 1(d) Random subspaces: the cross terms as the dimension p grows
+# Features and positions in two independent, uniformly random subspaces
+# V, U of R^p of fixed dimension d. The squared cosines of their
+# principal angles average d/p, so the cross terms should shrink like
+# sqrt(d/p) relative to X^T X + E^T E.
+SUBSPACE_DIM = 8  # d = dim V = dim U, fixed while p grows
+SWEEP_DIMS = 2 ** np.arange(4, 13)  # p = 16, 32, ..., 4096
+SWEEP_TRIALS = 10  # independent pairs of subspaces per p, averaged
+SWEEP_SEED = 2
+sweep_rng = np.random.default_rng(SWEEP_SEED)
+
+
+def random_subspace(dim: int) -> np.ndarray:
+    """Orthonormal basis (p x d) of a uniformly random subspace of R^p.
+
+    The span of d Gaussian vectors is uniformly distributed; QR turns
+    them into an orthonormal basis of that span.
+    """
+    return np.linalg.qr(sweep_rng.normal(size=(dim, SUBSPACE_DIM)))[0]
+
+
+def gaussian_in(basis: np.ndarray) -> np.ndarray:
+    """n standard Gaussian vectors of R^p projected onto span(basis).
+
+    The projection does not depend on which orthonormal basis spans the
+    subspace; the coordinates in any such basis are i.i.d. N(0, 1).
+    """
+    z = sweep_rng.normal(size=(basis.shape[0], N_TOKENS))
+    return basis @ (basis.T @ z)
+
+
+def subspace_trial(dim: int) -> tuple[float, float, float]:
+    """One draw of V and U in R^p, with features X and positions E.
+
+    Returns |X^T E + E^T X|_F / |X^T X + E^T E|_F, the largest cosine of
+    a principal angle between V and U, and the mean squared cosine.
+    """
+    basis_v, basis_u = random_subspace(dim), random_subspace(dim)
+    X_p, E_p = gaussian_in(basis_v), gaussian_in(basis_u)
+    # added - concatenated is the cross term (1(a)); concatenated the rest
+    ratio = relative_difference(
+        scores_added(X_p, E_p),
+        scores_concatenated(X_p, E_p),
+    )
+    cos = np.linalg.svd(basis_v.T @ basis_u, compute_uv=False)
+    return ratio, cos.max(), np.mean(cos**2)
+
+
+def mean_of_trials(dim: int) -> np.ndarray:
+    """subspace_trial(p), averaged over SWEEP_TRIALS independent draws."""
+    draws = [subspace_trial(dim) for _ in range(SWEEP_TRIALS)]
+    return np.mean(draws, axis=0)
+
+
+sweep = np.array([mean_of_trials(dim) for dim in SWEEP_DIMS])
+sweep_ratio, sweep_max_cos, sweep_mean_cos2 = sweep.T
+# Slope of the least-squares line through log(ratio) against log(p).
+ratio_slope = np.polyfit(np.log(SWEEP_DIMS), np.log(sweep_ratio), 1)[0]
+cos2_over_expected = sweep_mean_cos2 * SWEEP_DIMS / SUBSPACE_DIM
+
+print(f"d = {SUBSPACE_DIM}, n = {N_TOKENS}, {SWEEP_TRIALS} draws per p")
+print("    p  cross/rest  largest cos  mean cos^2 / (d/p)")
+for dim, ratio, max_cos, cos2 in zip(
+    SWEEP_DIMS,
+    sweep_ratio,
+    sweep_max_cos,
+    cos2_over_expected,
+    strict=True,
+):
+    print(f"{dim:5d}  {ratio:10.4f}  {max_cos:11.4f}  {cos2:18.3f}")
+report("ratio_slope", ratio_slope, "slope of log(cross/rest) vs log(p)")
+publish("subspace_dim", SUBSPACE_DIM)
+publish("sweep_trials", SWEEP_TRIALS)
+publish("sweep_seed", SWEEP_SEED)
+publish("sweep_p_min", SWEEP_DIMS[0])
+publish("sweep_p_max", SWEEP_DIMS[-1])
+publish("sweep_ratio_min_p", sweep_ratio[0])
+publish("sweep_ratio_max_p", sweep_ratio[-1])
+publish("sweep_max_cos_min_p", sweep_max_cos[0])
+publish("sweep_max_cos_max_p", sweep_max_cos[-1])
+publish("cos2_over_expected_low", cos2_over_expected.min())
+publish("cos2_over_expected_high", cos2_over_expected.max())
+
+# %% 1(d) Figure: cross terms and principal angles against p
+fig = new_figure(width=0.6, aspect=0.7)
+ax = fig.add_subplot()
+curves = [
+    (sweep_ratio, "o-", "cross terms / rest"),
+    (sweep_max_cos, "s-", "largest cosine"),
+    (np.sqrt(sweep_mean_cos2), "^-", "RMS cosine"),
+]
+for values, style, label in curves:
+    ax.loglog(SWEEP_DIMS, values, style, ms=3, lw=0.8, label=label)
+reference = np.sqrt(SUBSPACE_DIM / SWEEP_DIMS)
+ax.loglog(SWEEP_DIMS, reference, "k--", lw=0.8, label=r"$\sqrt{d/p}$")
+ax.set_xscale("log", base=2)
+ax.set_xticks(SWEEP_DIMS[::2], [str(dim) for dim in SWEEP_DIMS[::2]])
+ax.set(xlabel="dimension $p$", ylabel="relative size or cosine")
+ax.legend(frameon=False)
+save_figure(fig, "ex1-sweep")

@@ -32,6 +32,10 @@ TWO_DIGITS = {
 }
 
 
+# The 1(d) sweep: p = 16, 32, ..., 4096.
+SWEEP_DIMS = [2**k for k in range(4, 13)]
+
+
 def sheet_encoding(n: int, p: int) -> np.ndarray:
     """E straight from the sheet, one entry at a time: rows 2k (sin) and 2k+1 (cos), positions 0..n-1."""
     encoding = np.zeros((p, n))
@@ -60,8 +64,57 @@ def ex1(results: dict[str, dict]) -> dict:
     return results["ex1"]
 
 
+def gaussian_in_span(basis: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Projects the columns of z onto span(basis) by least squares, G (GᵀG)⁻¹ Gᵀ z: no orthonormal basis."""
+    return basis @ np.linalg.solve(basis.T @ basis, basis.T @ z)
+
+
+def squared_cosines(g_v: np.ndarray, g_u: np.ndarray) -> np.ndarray:
+    """cos² of the principal angles between span(g_v) and span(g_u), ascending: the eigenvalues of P_V P_U
+    on V, written in the (non-orthonormal) basis g_v as (G_vᵀG_v)⁻¹ G_vᵀ G_u (G_uᵀG_u)⁻¹ G_uᵀ G_v."""
+    onto_v = np.linalg.solve(g_v.T @ g_v, g_v.T @ g_u)
+    onto_u = np.linalg.solve(g_u.T @ g_u, g_u.T @ g_v)
+    return np.sort(np.linalg.eigvals(onto_v @ onto_u).real)
+
+
 @pytest.fixture(scope="module")
-def expected(E: np.ndarray, ex1: dict) -> dict[str, float]:
+def sweep(ex1: dict) -> dict[str, float]:
+    """The 1(d) sweep again from the published seed, in the notebook's order of draws (basis of V, basis of U,
+    features, positions), with least-squares projectors and eigenvalues instead of QR and SVD."""
+    d, n, trials = ex1["subspace_dim"], ex1["n_tokens"], ex1["sweep_trials"]
+    rng = np.random.default_rng(ex1["sweep_seed"])
+    means = []
+    for p in SWEEP_DIMS:
+        draws = []
+        for _ in range(trials):
+            g_v, g_u = rng.normal(size=(p, d)), rng.normal(size=(p, d))
+            X = gaussian_in_span(g_v, rng.normal(size=(p, n)))
+            E = gaussian_in_span(g_u, rng.normal(size=(p, n)))
+            ratio = np.linalg.norm(X.T @ E + E.T @ X) / np.linalg.norm(X.T @ X + E.T @ E)
+            cos2 = squared_cosines(g_v, g_u)
+            draws.append((ratio, math.sqrt(cos2[-1]), cos2.mean()))
+        means.append(np.mean(draws, axis=0))
+    ratio, max_cos, mean_cos2 = np.array(means).T
+    log_p, log_ratio = np.log(SWEEP_DIMS), np.log(ratio)
+    log_p, log_ratio = log_p - log_p.mean(), log_ratio - log_ratio.mean()
+    over_expected = mean_cos2 * np.array(SWEEP_DIMS) / d
+    return {
+        "sweep_p_min": SWEEP_DIMS[0],
+        "sweep_p_max": SWEEP_DIMS[-1],
+        "sweep_ratio_min_p": ratio[0],
+        "sweep_ratio_max_p": ratio[-1],
+        "sweep_max_cos_min_p": max_cos[0],
+        "sweep_max_cos_max_p": max_cos[-1],
+        "cos2_over_expected_low": over_expected.min(),
+        "cos2_over_expected_high": over_expected.max(),
+        "ratio_slope": np.dot(log_p, log_ratio) / np.dot(log_p, log_p),
+        # Not published, checked against the text's claims below.
+        "ratio_over_estimate_max": np.max(ratio / np.sqrt(d / np.array(SWEEP_DIMS))),
+    }
+
+
+@pytest.fixture(scope="module")
+def expected(E: np.ndarray, ex1: dict, sweep: dict[str, float]) -> dict[str, float]:
     """Every number of Exercise 1, recomputed independently of the notebook."""
     gram = E.T @ E
     rng = np.random.default_rng(ex1["seed"])
@@ -116,6 +169,7 @@ def expected(E: np.ndarray, ex1: dict) -> dict[str, float]:
         "difference_random": score_difference(X_rand),
         # P_V(X + E) - X = P_V E, since X lies in V.
         "recovery_error": np.linalg.norm(feature_basis @ (feature_basis.T @ E)) / np.linalg.norm(X_orth),
+        **{name: value for name, value in sweep.items() if name in ex1},
     }
 
 
@@ -153,9 +207,45 @@ def tight_times(text: str) -> str:
 
 def test_numbers_in_pdf(pdf_text: str, ex1: dict, expected: dict[str, float]) -> None:
     text = tight_times(pdf_text)
-    for name in [*expected, "toeplitz_error", "seed", "n_tokens", "dim"]:
+    for name in [
+        *expected,
+        "toeplitz_error",
+        "seed",
+        "n_tokens",
+        "dim",
+        "subspace_dim",
+        "sweep_trials",
+        "sweep_seed",
+    ]:
         printed = tight_times(as_printed(format_number(ex1[name], 2 if name in TWO_DIGITS else 3)))
         assert printed in text, f"{name} = {ex1[name]} should read {printed!r}"
+
+
+def test_sweep_claims(sweep: dict[str, float]) -> None:
+    """What the text says about the sweep: slope -1/2, the ratio just below √(d/p), mean cos² ≈ d/p."""
+    assert sweep["ratio_slope"] == pytest.approx(-0.5, abs=0.03)
+    assert 0.8 < sweep["ratio_over_estimate_max"] < 1
+    assert 0.9 < sweep["cos2_over_expected_low"] <= sweep["cos2_over_expected_high"] < 1.1
+    assert sweep["sweep_max_cos_min_p"] > 0.9 > 0.1 > sweep["sweep_max_cos_max_p"]
+
+
+def test_sweep_expectations() -> None:
+    """The expectations of the 1(d) argument, by Monte Carlo in a small case: E tr(P_V P_U) = d²/p,
+    E‖XᵀE‖_F² = n² tr(P_V P_U) for fixed subspaces and E‖XᵀX‖_F² = nd(n + d + 1)."""
+    rng = np.random.default_rng(0)
+    p, d, n, draws = 24, 3, 5, 4000
+    traces = [squared_cosines(*rng.normal(size=(2, p, d))).sum() for _ in range(draws)]
+    assert np.mean(traces) == pytest.approx(d * d / p, rel=0.05)
+    g_v, g_u = rng.normal(size=(2, p, d))
+    trace = squared_cosines(g_v, g_u).sum()
+    cross, content = [], []
+    for _ in range(draws):
+        X = gaussian_in_span(g_v, rng.normal(size=(p, n)))
+        E = gaussian_in_span(g_u, rng.normal(size=(p, n)))
+        cross.append(np.linalg.norm(X.T @ E) ** 2)
+        content.append(np.linalg.norm(X.T @ X) ** 2)
+    assert np.mean(cross) == pytest.approx(n * n * trace, rel=0.08)
+    assert np.mean(content) == pytest.approx(n * d * (n + d + 1), rel=0.05)
 
 
 def test_task_headings(pdf_text: str) -> None:
