@@ -53,7 +53,14 @@ report/code/%-code.pdf: report/results/%.json $(CODE_STYLE) templates/standalone
 	@mkdir -p $(@D)
 	@$(PY) -m pipeline.listing pages $<
 
-report/submission.pdf: $(RESULTS) $(CODE_PAGES) $(wildcard templates/*.tex) report.toml \
+# The preamble, dumped into a format that compiles load in one step (pipeline/preamble.py).
+FORMAT_MADE := report/build/.format-made
+$(FORMAT_MADE): templates/preamble.tex figures_src/page.py pipeline/preamble.py pipeline/render.py \
+		pipeline/texify.py $(PYTHON_READY) $(TEX_READY)
+	@mkdir -p $(@D)
+	@$(PY) -m pipeline.preamble
+
+report/submission.pdf: $(RESULTS) $(CODE_PAGES) $(FORMAT_MADE) $(wildcard templates/*.tex) report.toml \
 		build.py $(wildcard pipeline/*.py) figures_src/page.py $(PYTHON_READY) $(TEX_READY)
 	@$(PY) build.py
 

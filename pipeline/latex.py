@@ -1,12 +1,19 @@
-"""Compile the rendered LaTeX with latexmk and publish the PDF atomically."""
+"""Compile the rendered LaTeX and publish the PDF atomically.
+
+Two routes give the same PDF. The fast one starts pdflatex from the preamble format
+(pipeline/preamble.py) and repeats passes only while the .aux or .out change. The plain
+one is latexmk, which loads the preamble itself; it serves when there is no format.
+"""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from pipeline.diagnostics import latex_error_report, overfull_boxes, undefined_references
+from pipeline.preamble import FORMAT_NAME, dump_format, format_file
 from pipeline.tex_setup import install_command
 
 
@@ -26,13 +33,64 @@ def _forget_interrupted_compile(build_dir: Path, main: str) -> Path:
     return marker
 
 
-def compile_document(build_dir: Path, main: str, source_date_epoch: int) -> Path:
-    """Run latexmk on build_dir/<main>.tex (as many passes as it needs); return the PDF."""
+MAX_PASSES = 5
+FORMAT_TROUBLE = re.compile(r"^---!|Fatal format file error|can't find the format file", re.MULTILINE)
+PDFLATEX = ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error"]
+
+
+def _run(command: list[str], build_dir: Path, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        command, cwd=build_dir, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
+    )
+
+
+def _passes_with_format(build_dir: Path, main: str, env: dict) -> subprocess.CompletedProcess | None:
+    """pdflatex with the preloaded preamble, pass after pass until the .aux and .out
+    (references, page numbers, bookmarks) stop changing; None if the format won't load."""
+    tracked = [build_dir / f"{main}.aux", build_dir / f"{main}.out"]
+    for _ in range(MAX_PASSES):
+        before = [p.read_bytes() if p.exists() else None for p in tracked]
+        done = _run([*PDFLATEX, f"-fmt={FORMAT_NAME}", f"{main}.tex"], build_dir, env)
+        if done.returncode != 0 and FORMAT_TROUBLE.search(done.stdout):
+            return None
+        if done.returncode != 0 or [p.read_bytes() if p.exists() else None for p in tracked] == before:
+            return done
+    return done
+
+
+def _plain_route(build_dir: Path, main: str, env: dict) -> subprocess.CompletedProcess:
+    """latexmk without the format: loads the preamble itself and decides the passes."""
+    pdflatex = " ".join(PDFLATEX[:2]) + " %O %S"
+    return _run(
+        ["latexmk", "-pdf", "-silent", *PDFLATEX[2:], f"-pdflatex={pdflatex}", f"{main}.tex"], build_dir, env
+    )
+
+
+def _compile(build_dir: Path, main: str, env: dict) -> subprocess.CompletedProcess:
+    """The fast route when the format exists and loads (rebuilt once if it does not),
+    otherwise the plain route, with one line saying why."""
+    if not format_file(build_dir).exists():
+        print("[latex] no preamble format (see [format] above); compiling the plain way", file=sys.stderr)
+        return _plain_route(build_dir, main, env)
+    done = _passes_with_format(build_dir, main, env)
+    if done is None:
+        problem = dump_format(build_dir)
+        done = None if problem else _passes_with_format(build_dir, main, env)
+        if done is None:
+            print("[latex] the preamble format does not load; compiling the plain way", file=sys.stderr)
+            return _plain_route(build_dir, main, env)
+    return done
+
+
+def compile_document(build_dir: Path, main: str, source_date_epoch: int, *, plain: bool = False) -> Path:
+    """Compile build_dir/<main>.tex to a PDF with every reference resolved; return it.
+    `plain` skips the preamble format (the route the format must reproduce)."""
     if shutil.which("latexmk") is None or shutil.which("pdflatex") is None:
         raise LatexError(
             "latexmk or pdflatex is not installed; install TeX Live from Debian:\n  sudo "
             + " ".join(install_command(["latexmk", "texlive-latex-base"]))
         )
+    build_dir = build_dir.resolve()
     env = {
         **os.environ,
         "SOURCE_DATE_EPOCH": str(source_date_epoch),
@@ -40,20 +98,8 @@ def compile_document(build_dir: Path, main: str, source_date_epoch: int) -> Path
         "TEXINPUTS": f".:{build_dir.parent / 'figures'}:{build_dir.parent / 'code'}:",
         "max_print_line": "10000",  # one log line per message, so the log can be read back
     }
-    command = [
-        "latexmk",
-        "-pdf",
-        "-silent",
-        "-interaction=nonstopmode",
-        "-halt-on-error",
-        "-file-line-error",
-        "-pdflatex=pdflatex -no-shell-escape %O %S",
-        f"{main}.tex",
-    ]
     marker = _forget_interrupted_compile(build_dir, main)
-    done = subprocess.run(
-        command, cwd=build_dir, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
-    )
+    done = _plain_route(build_dir, main, env) if plain else _compile(build_dir, main, env)
     log_path = build_dir / f"{main}.log"
     log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else ""
     if done.returncode != 0:

@@ -2,6 +2,7 @@
 incremental rebuilds. Every test builds or reads the real PDF with real TeX."""
 
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -92,3 +93,35 @@ def test_make_figures_reruns_every_notebook_and_no_latex(workspace: Workspace) -
     )
     assert sorted(re.findall(r"\[notebook\] (\S+):", done.stdout)) == notebooks
     assert "[latex]" not in done.stdout
+
+
+def test_the_format_route_and_the_plain_route_give_the_same_pages(workspace: Workspace) -> None:
+    """The preloaded preamble is only a cache: same text, same pixels as latexmk alone."""
+    workspace.make()
+    fast = workspace.root / "fast.pdf"
+    shutil.copy(workspace.pdf, fast)
+    build = subprocess.run(
+        [str(workspace.root / ".venv" / "bin" / "python"), "-c",
+         "from pathlib import Path; from pipeline.latex import compile_document; "
+         "compile_document(Path('report/build'), 'submission', 1700000000, plain=True)"],
+        cwd=workspace.root, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert build.returncode == 0, build.stderr
+    plain = workspace.root / "report" / "build" / "submission.pdf"
+    assert pdf_to_text(plain) == pdf_to_text(fast)
+    for name, pdf in (("fast", fast), ("plain", plain)):
+        subprocess.run(["pdftoppm", "-r", "40", "-gray", str(pdf), str(workspace.root / name)], check=True)
+    fast_pages = sorted(workspace.root.glob("fast-*.pgm"))
+    plain_pages = sorted(workspace.root.glob("plain-*.pgm"))
+    assert len(fast_pages) == len(plain_pages) > 10
+    for a, b in zip(fast_pages, plain_pages, strict=True):
+        assert a.read_bytes() == b.read_bytes(), f"{a.name} differs"
+
+
+def test_a_broken_format_is_rebuilt_and_never_fails_the_build(workspace: Workspace) -> None:
+    workspace.make()
+    (workspace.root / "report" / "build" / "preamble.fmt").write_bytes(b"not a format")
+    workspace.edit("templates/ex2.tex", r"\section{", "After a broken format.\n\\section{")
+    workspace.make()
+    assert "After a broken format." in pdf_to_text(workspace.pdf)
+    assert (workspace.root / "report" / "build" / "preamble.fmt").stat().st_size > 1_000_000
