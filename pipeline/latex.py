@@ -82,6 +82,18 @@ def _compile(build_dir: Path, main: str, env: dict) -> subprocess.CompletedProce
     return done
 
 
+def latex_environment(build_dir: Path, source_date_epoch: int) -> dict[str, str]:
+    """How every LaTeX run of the document is started: fixed dates, where figures and
+    typeset code are found, and a log with one line per message."""
+    return {
+        **os.environ,
+        "SOURCE_DATE_EPOCH": str(source_date_epoch),
+        "FORCE_SOURCE_DATE": "1",
+        "TEXINPUTS": f".:{build_dir.parent / 'figures'}:{build_dir.parent / 'code'}:",
+        "max_print_line": "10000",
+    }
+
+
 def compile_document(build_dir: Path, main: str, source_date_epoch: int, *, plain: bool = False) -> Path:
     """Compile build_dir/<main>.tex to a PDF with every reference resolved; return it.
     `plain` skips the preamble format (the route the format must reproduce)."""
@@ -91,13 +103,7 @@ def compile_document(build_dir: Path, main: str, source_date_epoch: int, *, plai
             + " ".join(install_command(["latexmk", "texlive-latex-base"]))
         )
     build_dir = build_dir.resolve()
-    env = {
-        **os.environ,
-        "SOURCE_DATE_EPOCH": str(source_date_epoch),
-        "FORCE_SOURCE_DATE": "1",
-        "TEXINPUTS": f".:{build_dir.parent / 'figures'}:{build_dir.parent / 'code'}:",
-        "max_print_line": "10000",  # one log line per message, so the log can be read back
-    }
+    env = latex_environment(build_dir, source_date_epoch)
     marker = _forget_interrupted_compile(build_dir, main)
     done = _plain_route(build_dir, main, env) if plain else _compile(build_dir, main, env)
     log_path = build_dir / f"{main}.log"

@@ -122,11 +122,12 @@ def imported_sources() -> list[Path]:
 
 
 def _mark_first_cell_of_each_task(records: list[dict]) -> list[dict]:
-    """`\\coderef{1(b)}` links to the first cell of task 1(b); mark those cells."""
-    seen = set()
-    for record in records:
-        record["first_of_task"] = bool(record["task"]) and record["task"] not in seen
-        seen.add(record["task"])
+    """`\\coderef{1(b)}` names the cells of task 1(b), from the first to the last: mark them."""
+    tasks = [record["task"] for record in records]
+    for index, record in enumerate(records):
+        task = record["task"]
+        record["first_of_task"] = bool(task) and task not in tasks[:index]
+        record["last_of_task"] = bool(task) and task not in tasks[index + 1 :] and not record["first_of_task"]
     return records
 
 
