@@ -15,14 +15,17 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTHON_READY := $(VENV)/.installed
 TEX_READY := report/.tex-ready
+FORMAT_MADE := report/build/.format-made
 
 NOTEBOOKS := $(wildcard figures_src/ex*.py)
 RESULTS := $(NOTEBOOKS:figures_src/%.py=report/results/%.json)
 
 .PHONY: all figures test bench clean watch
 .DELETE_ON_ERROR:
+# Independent steps (the notebooks; the preamble format and the LaTeX) run side by side.
+MAKEFLAGS += --jobs=$(shell nproc)
 
-all: report/submission.pdf
+all: report/submission.pdf $(FORMAT_MADE)
 
 $(PYTHON_READY): requirements.txt
 	@echo "[setup] creating $(VENV) from requirements.txt"
@@ -54,13 +57,13 @@ report/code/%-code.pdf: report/results/%.json $(CODE_STYLE) templates/standalone
 	@$(PY) -m pipeline.listing pages $<
 
 # The preamble, dumped into a format that compiles load in one step (pipeline/preamble.py).
-FORMAT_MADE := report/build/.format-made
+# The PDF does not wait for it: a compile uses the format only if it matches the preamble.
 $(FORMAT_MADE): templates/preamble.tex figures_src/page.py pipeline/preamble.py pipeline/render.py \
 		pipeline/texify.py $(PYTHON_READY) $(TEX_READY)
 	@mkdir -p $(@D)
 	@$(PY) -m pipeline.preamble
 
-report/submission.pdf: $(RESULTS) $(CODE_PAGES) $(FORMAT_MADE) $(wildcard templates/*.tex) report.toml \
+report/submission.pdf: $(RESULTS) $(CODE_PAGES) $(wildcard templates/*.tex) report.toml \
 		build.py $(wildcard pipeline/*.py) figures_src/page.py $(PYTHON_READY) $(TEX_READY)
 	@$(PY) build.py
 

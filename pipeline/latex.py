@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from pipeline.diagnostics import latex_error_report, overfull_boxes, undefined_references
-from pipeline.preamble import FORMAT_NAME, dump_format, format_file
+from pipeline.preamble import current_format, dump_format
 from pipeline.tex_setup import install_command
 
 
@@ -44,13 +44,15 @@ def _run(command: list[str], build_dir: Path, env: dict) -> subprocess.Completed
     )
 
 
-def _passes_with_format(build_dir: Path, main: str, env: dict) -> subprocess.CompletedProcess | None:
+def _passes_with_format(
+    build_dir: Path, main: str, env: dict, fmt: str
+) -> subprocess.CompletedProcess | None:
     """pdflatex with the preloaded preamble, pass after pass until the .aux and .out
     (references, page numbers, bookmarks) stop changing; None if the format won't load."""
     tracked = [build_dir / f"{main}.aux", build_dir / f"{main}.out"]
     for _ in range(MAX_PASSES):
         before = [p.read_bytes() if p.exists() else None for p in tracked]
-        done = _run([*PDFLATEX, f"-fmt={FORMAT_NAME}", f"{main}.tex"], build_dir, env)
+        done = _run([*PDFLATEX, f"-fmt={fmt}", f"{main}.tex"], build_dir, env)
         if done.returncode != 0 and FORMAT_TROUBLE.search(done.stdout):
             return None
         if done.returncode != 0 or [p.read_bytes() if p.exists() else None for p in tracked] == before:
@@ -67,17 +69,20 @@ def _plain_route(build_dir: Path, main: str, env: dict) -> subprocess.CompletedP
 
 
 def _compile(build_dir: Path, main: str, env: dict) -> subprocess.CompletedProcess:
-    """The fast route when the format exists and loads (rebuilt once if it does not),
-    otherwise the plain route, with one line saying why."""
-    if not format_file(build_dir).exists():
-        print("[latex] no preamble format (see [format] above); compiling the plain way", file=sys.stderr)
+    """The fast route with the format made from this very preamble (remade once if it
+    does not load); the plain route while there is none, e.g. while make remakes it
+    after a preamble edit."""
+    fmt = current_format(build_dir)
+    if fmt is None:
         return _plain_route(build_dir, main, env)
-    done = _passes_with_format(build_dir, main, env)
+    done = _passes_with_format(build_dir, main, env, fmt)
     if done is None:
         problem = dump_format(build_dir)
-        done = None if problem else _passes_with_format(build_dir, main, env)
+        fmt = current_format(build_dir)
+        done = None if problem or fmt is None else _passes_with_format(build_dir, main, env, fmt)
         if done is None:
-            print("[latex] the preamble format does not load; compiling the plain way", file=sys.stderr)
+            print(f"[latex] the preamble format does not load ({problem or 'pdfTeX refused it'});"
+                  " compiling the plain way", file=sys.stderr)  # fmt: skip
             return _plain_route(build_dir, main, env)
     return done
 

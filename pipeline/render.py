@@ -35,8 +35,12 @@ def layout_context() -> dict:
 
 
 def template_environment(templates: Path = TEMPLATES) -> jinja2.Environment:
+    cache = ROOT / "report" / "build" / ".jinja-cache"
+    cache.mkdir(parents=True, exist_ok=True)
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates),
+        # Compiled templates are kept (keyed by their source), so an edit recompiles one.
+        bytecode_cache=jinja2.FileSystemBytecodeCache(str(cache)),
         undefined=jinja2.StrictUndefined,
         block_start_string=r"\BLOCK{",
         block_end_string="}",
