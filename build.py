@@ -86,7 +86,8 @@ def build() -> None:
     stage("render", start, f"{len(rendered)} templates -> {BUILD_DIR.relative_to(ROOT)}/")
 
     start = time.perf_counter()
-    built = compile_document(BUILD_DIR, "submission", source_date_epoch())
+    plain = os.environ.get("REPORT_FORMAT") == "off"  # bypass the preamble format
+    built = compile_document(BUILD_DIR, "submission", source_date_epoch(), plain=plain)
     publish_pdf(built, REPORT / "submission.pdf")
     stage("latex", start, "report/submission.pdf")
 

@@ -144,3 +144,27 @@ def test_tables_use_booktabs_rules(built_pdf: Path) -> None:
 )
 def test_numbers_have_three_significant_digits(value: float, expected: str) -> None:
     assert format_number(value) == expected
+
+
+def page_texts(pdf: Path) -> list[str]:
+    """Each page's text (pdftotext separates pages with form feeds)."""
+    return run("pdftotext", "-layout", str(pdf), "-").split("\f")
+
+
+def test_code_references_point_at_the_page_of_their_cell(built_pdf: Path, pdf_text: str) -> None:
+    pages = page_texts(built_pdf)
+    references = re.findall(r"\(code: cells? ([A-C]\.\d+)(?:–[A-C]\.\d+)?, p\. (\d+)\)", pdf_text)
+    assert len(references) >= len(TASK_LABELS) - 3
+    for cell, page in references:
+        on_page = re.search(rf"Cell {re.escape(cell)}\b", pages[int(page) - 1])
+        assert on_page, f"cell {cell} is not on p. {page}"
+
+
+def test_no_heading_is_left_alone_at_the_foot_of_a_page(built_pdf: Path) -> None:
+    heading = re.compile(r"^\s*(\d\([a-h]\)|[1-3A-C]) {2,}\S")
+    for number, page in enumerate(page_texts(built_pdf)[:-1], start=1):
+        lines = [line for line in page.splitlines() if line.strip()]
+        if len(lines) < 2:
+            continue
+        last_text = lines[-2] if lines[-1].strip().isdigit() else lines[-1]
+        assert not heading.match(last_text), f"p. {number} ends with the heading {last_text.strip()!r}"
