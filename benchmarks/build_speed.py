@@ -23,14 +23,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from pipeline.latex import latex_environment  # noqa: E402  (the project root is not on sys.path)
+
 RUNS = 5
 SKIPPED = shutil.ignore_patterns(".venv", ".git", "__pycache__", ".pytest_cache", ".ruff_cache")
 
 
 def run(command: list[str], cwd: Path, env: dict | None = None) -> str:
     done = subprocess.run(
-        command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=True
+        command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
     )
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed in {cwd}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
     return done.stdout
 
 
@@ -70,11 +75,7 @@ def main() -> int:
         "latexmk", "-pdf", "-silent", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
         "submission.tex",
     ]  # fmt: skip
-    tex_env = {
-        **env,
-        "TEXINPUTS": f".:{project / 'report' / 'figures'}:{project / 'report' / 'results'}:",
-        "FORCE_SOURCE_DATE": "1",
-    }
+    tex_env = latex_environment(build, 1700000000)
     try:
         run([*make], project, env)
         template = project / "templates" / "ex2.tex"

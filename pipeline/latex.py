@@ -2,7 +2,8 @@
 
 Two routes give the same PDF. The fast one starts pdflatex from the preamble format
 (pipeline/preamble.py) and repeats passes only while the .aux or .out change. The plain
-one is latexmk, which loads the preamble itself; it serves when there is no format.
+one is latexmk, which loads the preamble itself: for REPORT_FORMAT=off, and when a
+format cannot be made or loaded.
 """
 
 import os
@@ -44,24 +45,24 @@ def _run(command: list[str], build_dir: Path, env: dict) -> subprocess.Completed
     )
 
 
-def _passes_with_format(
-    build_dir: Path, main: str, env: dict, fmt: str
-) -> subprocess.CompletedProcess | None:
-    """pdflatex with the preloaded preamble, pass after pass until the .aux and .out
-    (references, page numbers, bookmarks) stop changing; None if the format won't load."""
+def _passes(build_dir: Path, main: str, env: dict, fmt: str | None) -> subprocess.CompletedProcess | None:
+    """pdflatex, started from the format `fmt` if given, pass after pass until the .aux
+    and .out (references, page numbers, bookmarks) stop changing; None if the format
+    does not load."""
     tracked = [build_dir / f"{main}.aux", build_dir / f"{main}.out"]
+    start_from = [f"-fmt={fmt}"] if fmt else []
     for _ in range(MAX_PASSES):
         before = [p.read_bytes() if p.exists() else None for p in tracked]
-        done = _run([*PDFLATEX, f"-fmt={fmt}", f"{main}.tex"], build_dir, env)
-        if done.returncode != 0 and FORMAT_TROUBLE.search(done.stdout):
+        done = _run([*PDFLATEX, *start_from, f"{main}.tex"], build_dir, env)
+        if done.returncode != 0 and fmt and FORMAT_TROUBLE.search(done.stdout):
             return None
         if done.returncode != 0 or [p.read_bytes() if p.exists() else None for p in tracked] == before:
             return done
     return done
 
 
-def _plain_route(build_dir: Path, main: str, env: dict) -> subprocess.CompletedProcess:
-    """latexmk without the format: loads the preamble itself and decides the passes."""
+def _latexmk(build_dir: Path, main: str, env: dict) -> subprocess.CompletedProcess:
+    """The plain route: latexmk loads the preamble itself and decides the passes."""
     pdflatex = " ".join(PDFLATEX[:2]) + " %O %S"
     return _run(
         ["latexmk", "-pdf", "-silent", *PDFLATEX[2:], f"-pdflatex={pdflatex}", f"{main}.tex"], build_dir, env
@@ -69,21 +70,19 @@ def _plain_route(build_dir: Path, main: str, env: dict) -> subprocess.CompletedP
 
 
 def _compile(build_dir: Path, main: str, env: dict) -> subprocess.CompletedProcess:
-    """The fast route with the format made from this very preamble (remade once if it
-    does not load); the plain route while there is none, e.g. while make remakes it
-    after a preamble edit."""
+    """Passes started from the format made from this very preamble (remade once if it
+    does not load, else latexmk); without the format while there is none matching,
+    e.g. while make remakes it beside this compile after a preamble edit."""
     fmt = current_format(build_dir)
-    if fmt is None:
-        return _plain_route(build_dir, main, env)
-    done = _passes_with_format(build_dir, main, env, fmt)
+    done = _passes(build_dir, main, env, fmt)
     if done is None:
         problem = dump_format(build_dir)
         fmt = current_format(build_dir)
-        done = None if problem or fmt is None else _passes_with_format(build_dir, main, env, fmt)
+        done = None if problem or fmt is None else _passes(build_dir, main, env, fmt)
         if done is None:
             print(f"[latex] the preamble format does not load ({problem or 'pdfTeX refused it'});"
-                  " compiling the plain way", file=sys.stderr)  # fmt: skip
-            return _plain_route(build_dir, main, env)
+                  " compiling with latexmk", file=sys.stderr)  # fmt: skip
+            return _latexmk(build_dir, main, env)
     return done
 
 
@@ -110,7 +109,7 @@ def compile_document(build_dir: Path, main: str, source_date_epoch: int, *, plai
     build_dir = build_dir.resolve()
     env = latex_environment(build_dir, source_date_epoch)
     marker = _forget_interrupted_compile(build_dir, main)
-    done = _plain_route(build_dir, main, env) if plain else _compile(build_dir, main, env)
+    done = _latexmk(build_dir, main, env) if plain else _compile(build_dir, main, env)
     log_path = build_dir / f"{main}.log"
     log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else ""
     if done.returncode != 0:
