@@ -35,7 +35,8 @@ def run(command: list[str], cwd: Path, env: dict | None = None) -> str:
         command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
     )
     if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed in {cwd}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+        said = f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+        raise RuntimeError(f"{' '.join(command)} failed in {cwd}:\n{said}")
     return done.stdout
 
 

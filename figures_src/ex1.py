@@ -12,6 +12,7 @@ import sympy
 from matplotlib.axes import Axes
 from matplotlib.colors import Normalize
 from matplotlib.image import AxesImage
+from sympy.printing.latex import LatexPrinter
 
 from figures_src.positional_encoding import (
     attention_weights,
@@ -25,7 +26,6 @@ from figures_src.positional_encoding import (
 from figures_src.publish import (
     new_figure,
     publish,
-    publish_formula,
     save_figure,
 )
 
@@ -36,6 +36,7 @@ rng = np.random.default_rng(SEED)
 publish("n_tokens", N_TOKENS)
 publish("dim", DIM)
 publish("seed", SEED)
+print(f"n = {N_TOKENS} tokens, p = {DIM} dimensions, seed {SEED}")
 
 
 def report(name: str, value: float, description: str) -> None:
@@ -47,13 +48,24 @@ def report(name: str, value: float, description: str) -> None:
 # %% 1(a) Expanding the scores symbolically
 # Matrix symbols do not commute, so sympy expands the products exactly as
 # matrices multiply; the concatenation is the block column [X; E].
+class TopPrinter(LatexPrinter):
+    r"""sympy's LaTeX, with the transpose written ^{\top} as in the text."""
+
+    def _print_Transpose(self, expr: sympy.Transpose) -> str:
+        plain = super()._print_Transpose(expr)
+        return plain.removesuffix("^{T}") + r"^{\top}"
+
+
 X_sym = sympy.MatrixSymbol("X", DIM, N_TOKENS)
 E_sym = sympy.MatrixSymbol("E", DIM, N_TOKENS)
 added_expansion = ((X_sym + E_sym).T * (X_sym + E_sym)).expand()
 stacked = sympy.BlockMatrix([[X_sym], [E_sym]])
 concatenated_expansion = sympy.block_collapse(stacked.T * stacked)
-publish_formula("expansion_added", added_expansion)
-publish_formula("expansion_concatenated", concatenated_expansion)
+publish("expansion_added", TopPrinter().doprint(added_expansion))
+publish(
+    "expansion_concatenated",
+    TopPrinter().doprint(concatenated_expansion),
+)
 print("addition:      K^T Q =", added_expansion)
 print("concatenation: K^T Q =", concatenated_expansion)
 
@@ -78,7 +90,8 @@ report("gram_farthest", gram[0, -1], f"E^T E at offset {N_TOKENS - 1}")
 report("gram_min", gram.min(), "smallest entry of E^T E")
 report("toeplitz_error", toeplitz_error, "max |E^T E - closed form|")
 report("n_slow_frequencies", n_slow, "frequencies turning < 1 rad")
-publish("n_frequencies", DIM // 2)
+report("n_frequencies", DIM // 2, "  of all frequencies")
+report("omega_min", frequencies(DIM).min(), "the slowest frequency")
 
 
 # %% 1(b) Figure: E, E^T E and E^T E against the offset
@@ -96,8 +109,12 @@ ax_e.set(xlabel="position $i$", ylabel="dimension $d$", title="$E$")
 fig.colorbar(image, ax=ax_e, shrink=0.9, label="$E_{di}$")
 
 image = heatmap(ax_gram, gram, cmap="viridis")
-ax_gram.set(xlabel="position $j$", ylabel="position $i$", title="$E^{T}E$")
-fig.colorbar(image, ax=ax_gram, shrink=0.9, label="$(E^{T}E)_{ij}$")
+ax_gram.set(
+    xlabel="position $j$",
+    ylabel="position $i$",
+    title=r"$E^{\top}E$",
+)
+fig.colorbar(image, ax=ax_gram, shrink=0.9, label=r"$(E^{\top}E)_{ij}$")
 
 fine = np.linspace(-(N_TOKENS - 1), N_TOKENS - 1, 1001)
 ax_offset.plot(offsets.ravel(), gram.ravel(), ".", ms=2.5, label="entries")
@@ -105,8 +122,8 @@ closed_form = gram_of_offset(fine, DIM)
 ax_offset.plot(fine, closed_form, "k", lw=0.8, label="closed form")
 ax_offset.set(
     xlabel=r"offset $\Delta = i - j$",
-    ylabel="$(E^{T}E)_{ij}$",
-    title=r"$E^{T}E$ against $\Delta$",
+    ylabel=r"$(E^{\top}E)_{ij}$",
+    title=r"$E^{\top}E$ against $\Delta$",
 )
 ax_offset.set_ylim(0, None)
 ax_offset.legend(loc="lower center", frameon=False)
@@ -132,6 +149,16 @@ off_scores = np.append(added[off_diagonal], concatenated[off_diagonal])
 cross_rms = np.sqrt(np.mean(cross[off_diagonal] ** 2))
 correlation = np.corrcoef(added[off_diagonal], concatenated[off_diagonal])
 
+
+def self_gap(scores: np.ndarray) -> np.ndarray:
+    """Per query j: its own score minus the largest score of another key.
+
+    The softmax of column j depends on this gap, not on the levels.
+    """
+    others = np.where(off_diagonal, scores, -np.inf)
+    return scores.diagonal() - others.max(axis=0)
+
+
 report("feature_variance", feature_variance, "sigma^2 = Var(E)")
 mean_added = added.diagonal().mean()
 mean_concatenated = concatenated.diagonal().mean()
@@ -139,14 +166,27 @@ expected_diagonal = DIM * feature_variance + DIM / 2
 report("mean_diagonal_added", mean_added, "mean diagonal, added")
 report("mean_diagonal_concatenated", mean_concatenated, "  concatenated")
 report("expected_diagonal", expected_diagonal, "  expected p sigma^2 + p/2")
-report("off_diagonal_min", off_scores.min(), "off-diagonal scores from")
-report("off_diagonal_max", off_scores.max(), "  to")
+
+# E^T E is largest off the diagonal at the neighbours i +- 1 (1(b)): in
+# expectation the diagonal beats them by p sigma^2 + p/2 - (E^T E)_{i,i+1}.
+report(
+    "gap_expected",
+    expected_diagonal - gram[0, 1],
+    "expected gap to the neighbours i +- 1",
+)
+report("gap_min_added", self_gap(added).min(), "  smallest gap, added")
+report(
+    "gap_min_concatenated",
+    self_gap(concatenated).min(),
+    "  smallest gap, concatenated",
+)
 report("cross_rms", cross_rms, "rms of the cross terms off the diagonal")
 cross_expected = sigma * np.sqrt(DIM)
 report("cross_std_expected", cross_expected, "  expected sigma sqrt(p)")
+difference_full = relative_difference(added, concatenated)
 report(
     "relative_difference",
-    relative_difference(added, concatenated),
+    difference_full,
     "|added - concatenated|_F / |concatenated|_F",
 )
 report("correlation", correlation[0, 1], "correlation off the diagonal")
@@ -190,12 +230,12 @@ fig.colorbar(
     ax=axes["concatenated"],
     extend="max",
     shrink=0.8,
-    label="score $(K^{T}Q)_{ij}$",
+    label=r"score $(K^{\top}Q)_{ij}$",
 )
 ax_cross, limit = axes["cross"], np.abs(cross).max()
 image = heatmap(ax_cross, cross, cmap="RdBu_r", vmin=-limit, vmax=limit)
 ax_cross.set(title="difference", **SCORE_AXES)
-cross_label = "$(X^{T}E+E^{T}X)_{ij}$"
+cross_label = r"$(X^{\top}E+E^{\top}X)_{ij}$"
 fig.colorbar(image, ax=ax_cross, shrink=0.8, label=cross_label)
 
 query = N_TOKENS // 2
@@ -209,9 +249,16 @@ ax.plot(
     lw=0.8,
     label="concatenation",
 )
-ax.plot(positions, gram[:, query], "k--", lw=0.8, label="$E^{T}E$ alone")
+positional = r"$E^{\top}E$ alone"
+ax.plot(positions, gram[:, query], "k--", lw=0.8, label=positional)
 ax.set(xlabel="key position $i$", ylabel=f"score for query $j={query}$")
-ax.legend(frameon=False, ncols=3, loc="upper left")
+# Above the axes: inside, the legend would cross the peak at i = j.
+ax.legend(
+    frameon=False,
+    ncols=3,
+    loc="lower center",
+    bbox_to_anchor=(0.5, 1),
+)
 save_figure(fig, "ex1-scores")
 
 # %% 1(d) (bonus) E lies in a low-dimensional subspace, features in another
@@ -240,7 +287,9 @@ def score_difference(features: np.ndarray) -> float:
 
 
 # Features in a rank_99-dimensional subspace orthogonal to E's principal
-# subspace, and in a random subspace of the same dimension.
+# subspace, and in a random subspace of the same dimension. Averaged over
+# random subspaces V, (p / dim) P_V is the identity: such features have
+# on average the covariance sigma^2 I of 1(c), and cross terms as large.
 rotation = np.linalg.qr(rng.normal(size=(DIM - rank_99, rank_99)))[0]
 feature_basis = complement @ rotation
 random_basis = np.linalg.qr(rng.normal(size=(DIM, rank_99)))[0]
@@ -269,16 +318,18 @@ report(
 )
 report("mean_cos2_random", np.mean(cosines**2), "  mean cos^2 of angles")
 report("expected_cos2_random", rank_99 / DIM, "  expected dim/p")
+print(f"full-dimensional features (1(c)): {difference_full:.4g}")
 
 # %% 1(d) Figure: the singular values of E
-fig = new_figure(width=0.55, aspect=0.62)
+fig = new_figure(width=0.55, aspect=0.45)
 ax = fig.add_subplot()
 index = np.arange(1, singular_values.size + 1)
 ax.semilogy(index, singular_values / singular_values[0], ".", ms=4)
 ax.axvline(rank_99 + 0.5, color="k", lw=0.8, ls="--")
 label = f"99% of $\\|E\\|_F^2$\nin the first {rank_99}"
 ax.text(rank_99 - 0.5, 1e-12, label, ha="right", fontsize=8)
-ax.set(xlabel="index $r$", ylabel="singular value $s_r / s_1$ of $E$")
+ax.set(xlabel="index $r$ of the singular value $s_r$ of $E$")
+ax.set_ylabel("$s_r / s_1$")
 save_figure(fig, "ex1-spectrum")
 
 
@@ -341,18 +392,41 @@ sweep_ratio, sweep_max_cos, sweep_mean_cos2 = sweep.T
 # Slope of the least-squares line through log(ratio) against log(p).
 ratio_slope = np.polyfit(np.log(SWEEP_DIMS), np.log(sweep_ratio), 1)[0]
 cos2_over_expected = sweep_mean_cos2 * SWEEP_DIMS / SUBSPACE_DIM
+# sqrt(d/p) keeps only the leading terms for n >> d. In full, in
+# expectation, |X^T E + E^T X|_F^2 = 2n(n+1) d^2/p (the n diagonal terms
+# add to the n^2 pairs) and |X^T X + E^T E|_F^2 = 2nd(n+d+1) + 2nd^2 (the
+# mixed term 2 tr(X^T X E^T E)): the ratio is sqrt(d/p) times this factor.
+finite_n_factor = np.sqrt(
+    (N_TOKENS + 1) / (N_TOKENS + 2 * SUBSPACE_DIM + 1),
+)
+over_estimate = sweep_ratio / np.sqrt(SUBSPACE_DIM / SWEEP_DIMS)
+over_finite_n = over_estimate / finite_n_factor
 
-print(f"d = {SUBSPACE_DIM}, n = {N_TOKENS}, {SWEEP_TRIALS} draws per p")
-print("    p  cross/rest  largest cos  mean cos^2 / (d/p)")
-for dim, ratio, max_cos, cos2 in zip(
+print(
+    f"d = {SUBSPACE_DIM}, n = {N_TOKENS}, {SWEEP_TRIALS} draws per p",
+    f"(seed {SWEEP_SEED})",
+)
+print("ratio = cross/rest, estimate = factor * sqrt(d/p),")
+print("cos: principal angles of V and U, mean cos^2 in units of d/p")
+print("    p   ratio  ratio/sqrt(d/p)  ratio/estimate  max cos  mean cos^2")
+for row in zip(
     SWEEP_DIMS,
     sweep_ratio,
+    over_estimate,
+    over_finite_n,
     sweep_max_cos,
     cos2_over_expected,
     strict=True,
 ):
-    print(f"{dim:5d}  {ratio:10.4f}  {max_cos:11.4f}  {cos2:18.3f}")
+    print(
+        "{:5d}  {:.4f}  {:15.3f}  {:14.3f}  {:7.4f}  {:10.3f}".format(*row),
+    )
 report("ratio_slope", ratio_slope, "slope of log(cross/rest) vs log(p)")
+report(
+    "finite_n_factor",
+    finite_n_factor,
+    "finite-n factor sqrt((n+1)/(n+2d+1))",
+)
 publish("subspace_dim", SUBSPACE_DIM)
 publish("sweep_trials", SWEEP_TRIALS)
 publish("sweep_seed", SWEEP_SEED)
@@ -364,9 +438,13 @@ publish("sweep_max_cos_min_p", sweep_max_cos[0])
 publish("sweep_max_cos_max_p", sweep_max_cos[-1])
 publish("cos2_over_expected_low", cos2_over_expected.min())
 publish("cos2_over_expected_high", cos2_over_expected.max())
+publish("over_estimate_low", over_estimate.min())
+publish("over_estimate_high", over_estimate.max())
+publish("over_finite_n_low", over_finite_n.min())
+publish("over_finite_n_high", over_finite_n.max())
 
 # %% 1(d) Figure: cross terms and principal angles against p
-fig = new_figure(width=0.6, aspect=0.7)
+fig = new_figure(width=0.8, aspect=0.39)
 ax = fig.add_subplot()
 curves = [
     (sweep_ratio, "o-", "cross terms / rest"),
@@ -375,10 +453,20 @@ curves = [
 ]
 for values, style, label in curves:
     ax.loglog(SWEEP_DIMS, values, style, ms=3, lw=0.8, label=label)
+# On top (zorder): the RMS cosine coincides with sqrt(d/p) and would hide
+# the reference line.
 reference = np.sqrt(SUBSPACE_DIM / SWEEP_DIMS)
-ax.loglog(SWEEP_DIMS, reference, "k--", lw=0.8, label=r"$\sqrt{d/p}$")
+ax.loglog(
+    SWEEP_DIMS,
+    reference,
+    "k--",
+    lw=0.9,
+    zorder=3,
+    label=r"$\sqrt{d/p}$",
+)
 ax.set_xscale("log", base=2)
 ax.set_xticks(SWEEP_DIMS[::2], [str(dim) for dim in SWEEP_DIMS[::2]])
 ax.set(xlabel="dimension $p$", ylabel="relative size or cosine")
-ax.legend(frameon=False)
+# Beside the axes: inside, it would cover one of the curves.
+ax.legend(frameon=False, loc="center left", bbox_to_anchor=(1, 0.5))
 save_figure(fig, "ex1-sweep")

@@ -2,12 +2,12 @@
 # # Exercise 2: Multi-Head Latent Attention
 #
 # MLA caches only the latent z_t = C x_t (l numbers per token) and
-# decompresses keys and values with k_t = D^K z_t and v_t = D^V z_t. The cells
-# below back the three answers: 2(a) the variant W^K D z is the same model
-# with more parameters and compute, 2(b) the best linear compression is PCA,
-# and 2(c) the decompressed key carries no more information than z_t, while
-# D^K and D^V can be absorbed into the query and the output. In code the
-# sheet's latent size l is called `ell`.
+# decompresses keys and values with k_t = D^K z_t and v_t = D^V z_t. The
+# cells below back the three answers: 2(a) the variant W^K D z is the same
+# model with more parameters and compute, 2(b) the best linear compression
+# is PCA, and 2(c) the decompressed key carries no more information than
+# z_t, while D^K and D^V can be absorbed into the query and the output. In
+# code the sheet's latent size l is called `ell`.
 
 # %%
 from collections.abc import Callable
@@ -53,9 +53,9 @@ def size_table(rows: list[Row], rule_after: set[int]) -> str:
 
 
 # %% 2(a) The variant's W^K D is one p x l matrix
-# W^K (D z) multiplies z by the p x l matrix D, then by the p x p matrix W^K;
-# by associativity this is (W^K D) z, one p x l matrix of rank <= l: a D^K
-# in disguise.
+# W^K (D z) multiplies z by the p x l matrix D, then by the p x p matrix
+# W^K; by associativity this is (W^K D) z, one p x l matrix of rank <= l:
+# a D^K in disguise.
 rng = np.random.default_rng(20)
 p, ell = SIZES[0]
 n_tokens = 256
@@ -79,9 +79,9 @@ W_K_A, A_inv_D = W_K @ A, np.linalg.solve(A, D)
 difference_reparametrised = max_abs_difference(W_K_A @ A_inv_D, D_K)
 
 rank_WD = np.linalg.matrix_rank(D_K)
-print(f"p = {p}, l = {ell}: rank(W^K D) = {rank_WD}")
-print(f"max |W^K (D z) - (W^K D) z| (keys, values): {difference_a:.1e}")
-print(f"max |(W^K A)(A^-1 D) - W^K D|: {difference_reparametrised:.1e}")
+print(f"p = {p}, l = {ell}, {n_tokens} latents: rank(W^K D) = {rank_WD}")
+print(f"max |W^K (D z) - (W^K D) z| (keys, values): {difference_a:.3g}")
+print(f"max |(W^K A)(A^-1 D) - W^K D|: {difference_reparametrised:.3g}")
 publish("a_p", p)
 publish("a_l", ell)
 publish("a_tokens", n_tokens)
@@ -91,9 +91,9 @@ publish("a_difference_reparametrised", difference_reparametrised)
 
 
 # %% 2(a) Parameters and compute of both forms
-# Counts follow from the matrices' shapes. Decompression costs one
-# multiply-add per matrix entry: MLA applies D^K and D^V to z; the variant
-# applies D once, then W^K and W^V to D z.
+# Counts follow from the matrices' shapes. A matrix-vector product costs
+# one multiply-add per matrix entry: MLA decompresses with two of them
+# (D^K z, D^V z), the variant with three (D z, then W^K and W^V on it).
 def entries(*shapes: tuple[int, int]) -> int:
     return sum(rows * cols for rows, cols in shapes)
 
@@ -136,12 +136,14 @@ rows_a: list[Row] = [
 ]
 publish("table_a", size_table(rows_a, rule_after={2}))
 publish("a_param_ratios", [parameter_ratio(*size) for size in SIZES])
-counters = [mla_parameters, variant_parameters, mla_macs, variant_macs]
-header = ["p, l", "params MLA", "variant", "MACs MLA", "variant"]
-print("".join(f"{text:>12}" for text in header))
 for size in SIZES:
-    counts = [f"{count(*size):,}" for count in counters]
-    print("".join(f"{text:>12}" for text in [str(size), *counts]))
+    print(f"p = {size[0]}, l = {size[1]}:")
+    for name, mla, variant, ratio in [
+        ("parameters", mla_parameters, variant_parameters, parameter_ratio),
+        ("multiply-adds", mla_macs, variant_macs, macs_ratio),
+    ]:
+        counts = f"MLA {mla(*size):>9,}, variant {variant(*size):>10,}"
+        print(f"  {name:>13}: {counts}, ratio {ratio(*size):.3g}")
 
 # %% 2(b) Synthetic inputs and the PCA optimum
 # Objective: min over C, D of (1/n) sum_t ||x_t - D C x_t||^2, a linear
@@ -175,8 +177,9 @@ pca_errors = np.array([reconstruction_error(X, *cd) for cd in pca_codecs])
 discarded = np.array([eigenvalues[ell:].sum() for ell in latent_dims])
 difference_b = max_abs_difference(pca_errors, discarded)
 top, bottom = eigenvalues[0], eigenvalues[-1]
-print(f"p = {P_B}, n = {N_B}: eigenvalues of S {top:.3f} ... {bottom:.4f}")
-print(f"max_l |PCA error - discarded eigenvalues| = {difference_b:.1e}")
+print(f"p = {P_B}, n = {N_B}, variances exp(-i/{SPECTRUM_SCALE:g})")
+print(f"eigenvalues of S: {top:.3f} ... {bottom:.4f}")
+print(f"max_l |PCA error - discarded eigenvalues| = {difference_b:.3g}")
 publish("b_p", P_B)
 publish("b_n", N_B)
 publish("b_scale", SPECTRUM_SCALE)
@@ -220,7 +223,7 @@ def train_codec(
     return C, D
 
 
-def random_errors_for(ell: int, rng: np.random.Generator) -> list[float]:
+def draw_errors(ell: int, rng: np.random.Generator) -> list[float]:
     """Errors of RANDOM_DRAWS random l x p encoders C, each with best D."""
     encoders = rng.standard_normal((RANDOM_DRAWS, ell, P_B))
     return [error_from_moments(C, best_decoder(C)) for C in encoders]
@@ -228,7 +231,7 @@ def random_errors_for(ell: int, rng: np.random.Generator) -> list[float]:
 
 rng = np.random.default_rng(21)
 RANDOM_DRAWS = 20
-random_errors = np.array([random_errors_for(ell, rng) for ell in latent_dims])
+random_errors = np.array([draw_errors(ell, rng) for ell in latent_dims])
 TRAINED_DIMS, STEPS = [1, 2, 4, 8, 16, 24, 32, 48], 4000
 RATE = 0.3 / eigenvalues[0]  # small enough for stable steps
 codecs = [train_codec(ell, rng, STEPS, RATE) for ell in TRAINED_DIMS]
@@ -236,10 +239,13 @@ trained_errors = np.array([reconstruction_error(X, *cd) for cd in codecs])
 
 random_excess = random_errors.min(axis=1) / pca_errors - 1
 trained_excess = trained_errors / pca_errors[np.array(TRAINED_DIMS) - 1] - 1
-least = random_excess.min()
-low, high = trained_excess.min(), trained_excess.max()
-print(f"random C with best D ({RANDOM_DRAWS} draws): {least:.1%}+ above PCA")
-print(f"gradient descent ({STEPS} steps): {low:.1e} to {high:.1e} above PCA")
+worst = TRAINED_DIMS[int(np.argmax(trained_excess))]
+least = 100 * random_excess.min()
+low, high = trained_excess.min(), 100 * trained_excess.max()
+print("relative error above PCA's:")
+print(f"  random C, best D ({RANDOM_DRAWS} draws per l): >= {least:.3g}%")
+print(f"  gradient descent ({STEPS} steps): >= {low:.3g},")
+print(f"    <= {high:.3g}% (at l = {worst})")
 publish("b_random_draws", RANDOM_DRAWS)
 publish("b_random_errors", random_errors)
 publish("b_random_excess_min_percent", 100 * random_excess.min())
@@ -248,7 +254,6 @@ publish("b_trained_errors", trained_errors)
 publish("b_steps", STEPS)
 publish("b_trained_excess_min", trained_excess.min())
 publish("b_trained_excess_max_percent", 100 * trained_excess.max())
-worst = TRAINED_DIMS[int(np.argmax(trained_excess))]
 publish("b_trained_worst_dim", worst)
 
 # %% 2(b) Reconstruction error against l
@@ -316,7 +321,7 @@ rank_inputs = np.linalg.matrix_rank(X_c)
 rank_keys = np.linalg.matrix_rank(K_hat)
 print(f"p = {P_C}, l = {L_C}, n = {N_C} tokens")
 print(f"rank of the inputs {rank_inputs}, of the keys D^K z_t {rank_keys}")
-print(f"max |(D^K)^+ k_t - z_t| = {difference_recovered:.1e}")
+print(f"max |(D^K)^+ k_t - z_t| = {difference_recovered:.3g}")
 publish("c_p", P_C)
 publish("c_l", L_C)
 publish("c_n", N_C)
@@ -341,7 +346,7 @@ ax.annotate(
     color="0.3",
 )
 ax.set_xlabel("index $i$")
-ax.set_ylabel(r"singular value $\sigma_i$")
+ax.set_ylabel(r"singular value $s_i$")
 ax.legend(frameon=False)
 save_figure(fig, "ex2-rank")
 
@@ -390,7 +395,7 @@ difference_absorbed = max_abs_difference(
     attention_decompressed(queries, Z_c),
     attention_absorbed(queries, Z_c),
 )
-print(f"{HEADS} heads, absorbed vs decompressed: {difference_absorbed:.1e}")
+print(f"{HEADS} heads, absorbed vs decompressed: {difference_absorbed:.3g}")
 publish("c_heads", HEADS)
 publish("c_difference_absorbed", difference_absorbed)
 
@@ -425,7 +430,8 @@ rows_c: list[Row] = [
 publish("table_c", size_table(rows_c, rule_after={2}))
 publish("c_cache_reductions", [2 * p_ / ell_ for p_, ell_ in SIZES])
 for p_, ell_ in SIZES:
-    print(
-        f"p = {p_}, l = {ell_}: cache {2 * p_:,} -> {ell_:,} numbers "
-        f"per token and layer ({2 * p_ / ell_:g}x less)"
-    )
+    cache, fewer = f"MHA {2 * p_:,}, MLA {ell_:,}", 2 * p_ / ell_
+    print(f"p = {p_}, l = {ell_}:")
+    print(f"  cache per token and layer: {cache} ({fewer:.3g} times fewer)")
+    scores = f"decompressed {p_ * ell_ + p_:,}, absorbed {ell_:,}"
+    print(f"  multiply-adds per score: {scores}")

@@ -1,8 +1,9 @@
 """Sinusoidal positional encoding and the attention scores of Exercise 1.
 
 The encoding is the one of "Attention Is All You Need". As on the sheet,
-features X and embeddings E are p × n matrices with one column per token,
-keys equal queries (K = Q), and (KᵀQ)_ij is the score of key i for query j.
+features X and embeddings E are p x n matrices with one column per
+token, keys equal queries (K = Q), and (K^T Q)_ij is the score of key i
+for query j.
 """
 
 import numpy as np
@@ -11,7 +12,10 @@ MAX_WAVELENGTH = 10_000.0
 
 
 def frequencies(dim: int) -> np.ndarray:
-    """ω_k = exp(-2k log(10000) / p), k = 0, …, p/2 - 1: from 1 to ~1e-4."""
+    """w_k = exp(-2k log(10000) / p) for k = 0, ..., p/2 - 1.
+
+    They fall geometrically from w_0 = 1 to almost 1e-4.
+    """
     if dim % 2:
         raise ValueError(f"the embedding dimension must be even, got {dim}")
     k = np.arange(dim // 2)
@@ -19,9 +23,9 @@ def frequencies(dim: int) -> np.ndarray:
 
 
 def positional_encoding(n_tokens: int, dim: int) -> np.ndarray:
-    """E ∈ R^{p×n}: rows 2k and 2k+1 hold sin(ω_k i) and cos(ω_k i).
+    """E (p x n): rows 2k and 2k+1 hold sin(w_k i) and cos(w_k i).
 
-    The positions are i = 0, …, n - 1.
+    The positions are i = 0, ..., n - 1.
     """
     phases = np.outer(frequencies(dim), np.arange(n_tokens))
     encoding = np.empty((dim, n_tokens))
@@ -31,7 +35,7 @@ def positional_encoding(n_tokens: int, dim: int) -> np.ndarray:
 
 
 def gram_of_offset(offset: np.ndarray, dim: int) -> np.ndarray:
-    """(EᵀE)_ij as a function of the offset i - j: Σ_k cos(ω_k (i - j)).
+    """(E^T E)_ij as a function of the offset i - j: sum_k cos(w_k (i - j)).
 
     Each sine/cosine pair adds sin a sin b + cos a cos b = cos(a - b).
     """
@@ -40,7 +44,7 @@ def gram_of_offset(offset: np.ndarray, dim: int) -> np.ndarray:
 
 
 def scores_added(features: np.ndarray, encoding: np.ndarray) -> np.ndarray:
-    """KᵀQ for K = Q = X + E."""
+    """K^T Q for K = Q = X + E."""
     keys = features + encoding
     return keys.T @ keys
 
@@ -49,7 +53,10 @@ def scores_concatenated(
     features: np.ndarray,
     encoding: np.ndarray,
 ) -> np.ndarray:
-    """KᵀQ for K = Q = concat(X, E), stacked along the features (2p × n)."""
+    """K^T Q for K = Q = concat(X, E), stacked along the features.
+
+    The keys are 2p x n.
+    """
     keys = np.concatenate([features, encoding], axis=0)
     return keys.T @ keys
 
@@ -65,6 +72,6 @@ def attention_weights(scores: np.ndarray) -> np.ndarray:
 
 
 def relative_difference(values: np.ndarray, reference: np.ndarray) -> float:
-    """‖values - reference‖_F / ‖reference‖_F."""
+    """|values - reference|_F / |reference|_F (Frobenius norms)."""
     error = np.linalg.norm(values - reference)
     return float(error / np.linalg.norm(reference))

@@ -4,12 +4,16 @@ The notebook works with eigh, np.linalg.solve and shape-based counts; these test
 SVDs, lstsq, einsum and the closed forms of the text instead.
 """
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
+from pypdf import PdfReader
 
 from figures_src.latent_attention import synthetic_inputs
 from pipeline.texify import format_number
-from tests.conftest import as_printed
+from tests.conftest import ROOT, as_printed
 
 SIZES = [(1024, 128), (5120, 512)]
 ROUND_OFF = 1e-12
@@ -33,6 +37,67 @@ def test_tasks_are_titled_in_order(pdf_text: str) -> None:
     titles = ["2(a) Why not decompress", "A training objective for C", "2(c) Does"]
     starts = [pdf_text.find(title) for title in titles]
     assert -1 not in starts and starts == sorted(starts)
+
+
+def test_bookmarks_read_as_plain_text(built_pdf: Path) -> None:
+    outline = PdfReader(built_pdf).outline
+    index = next(i for i, item in enumerate(outline) if getattr(item, "title", "").startswith("2 "))
+    titles = [item.title for item in outline[index + 1]]
+    assert titles == [
+        "2(a) Why not decompress with W^K D and W^V D?",
+        "2(b) A training objective for C and D",
+        "2(c) Does k_t hold more information than z_t?",
+    ]
+
+
+@pytest.fixture(scope="module")
+def outputs(built_pdf: Path) -> dict[str, str]:
+    """The printed output of the notebook's cells, joined per task."""
+    cells = json.loads((ROOT / "report" / "results" / "ex2.json").read_text(encoding="utf-8"))["cells"]
+    joined: dict[str, str] = {}
+    for cell in cells:
+        joined[cell["task"]] = joined.get(cell["task"], "") + cell["output"]
+    return joined
+
+
+def test_every_quoted_number_is_printed_by_its_task(ex2: dict, outputs: dict[str, str]) -> None:
+    """The text quotes 3 significant digits (2 for two percentages); the cells print at least that."""
+
+    def g3(value: float) -> str:
+        return f"{value:.3g}"
+
+    expected = {
+        "2(a)": [
+            f"p = {ex2['a_p']}, l = {ex2['a_l']}, {ex2['a_tokens']} latents",
+            f"rank(W^K D) = {ex2['a_rank_WD']}",
+            g3(ex2["a_difference"]),
+            g3(ex2["a_difference_reparametrised"]),
+            *(f"ratio {g3(r)}" for r in ex2["a_param_ratios"]),
+        ],
+        "2(b)": [
+            f"p = {ex2['b_p']}, n = {ex2['b_n']}, variances exp(-i/{ex2['b_scale']:g})",
+            g3(ex2["b_difference"]),
+            f"({ex2['b_random_draws']} draws per l): >= {g3(ex2['b_random_excess_min_percent'])}%",
+            f"({ex2['b_steps']} steps): >= {g3(ex2['b_trained_excess_min'])}",
+            f"<= {g3(ex2['b_trained_excess_max_percent'])}% (at l = {ex2['b_trained_worst_dim']})",
+        ],
+        "2(c)": [
+            f"p = {ex2['c_p']}, l = {ex2['c_l']}, n = {ex2['c_n']} tokens",
+            f"rank of the inputs {ex2['c_rank_inputs']}, of the keys D^K z_t {ex2['c_rank_keys']}",
+            g3(ex2["c_difference_recovered"]),
+            f"{ex2['c_heads']} heads, absorbed vs decompressed: {g3(ex2['c_difference_absorbed'])}",
+            *(f"({g3(r)} times fewer)" for r in ex2["c_cache_reductions"]),
+        ],
+    }
+    for p, ell in SIZES:
+        mla, variant = 3 * p * ell, 2 * p * ell + 2 * p**2
+        mla_macs, variant_macs = 2 * p * ell, p * ell + 2 * p**2
+        expected["2(a)"] += [f"{n:,}" for n in [mla, variant, mla_macs, variant_macs]]
+        expected["2(a)"].append(f"ratio {g3(variant_macs / mla_macs)}")
+        expected["2(c)"] += [f"MHA {2 * p:,}, MLA {ell:,}", f"decompressed {p * ell + p:,}, absorbed {ell:,}"]
+    for task, phrases in expected.items():
+        for phrase in phrases:
+            assert phrase in outputs[task], f"{task} does not print {phrase!r}"
 
 
 # 2(a): the variant is MLA with a factored D^K.
@@ -192,7 +257,7 @@ def test_2c_check_values(ex2: dict, pdf_text: str) -> None:
         f"rank {printed(ex2['c_rank_inputs'])} but the decompressed keys only rank",
         f"only rank {printed(ex2['c_rank_keys'])} (Figure",
         f"zt to within {printed(ex2['c_difference_recovered'])}",
-        f"With {printed(ex2['c_heads'])} heads",
+        f"With H = {printed(ex2['c_heads'])} heads",
         f"decompressed computation to within {printed(ex2['c_difference_absorbed'])}",
     )
 

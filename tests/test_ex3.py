@@ -1,12 +1,16 @@
-"""Exercise 3 (mixture of experts and backpropagation): the reverse pass, the gradient claims and every
-published number, recomputed here and found in the PDF.
+"""Exercise 3 (mixture of experts and backpropagation): the reverse pass,
+the gradient claims and every published number, recomputed here, found in
+the PDF and in the printed output of the cells the text cites.
 
-The test writes its own forward pass of eqs. (20)-(22) (every expert evaluated, the gate a plain
-`where`), takes central finite differences of it over one flat parameter vector and compares them with
-the hand-written reverse pass of figures_src/moe_layer.py. The toy router of 3(g)-(h) is retrained by a
-second implementation that differentiates the losses through the softmax Jacobian matrix of each token.
+The test writes its own forward pass of eqs. (20)-(22) (every expert
+evaluated, the gate a plain `where`), takes central finite differences of
+it over one flat parameter vector and compares them with the hand-written
+reverse pass of figures_src/moe_layer.py. The toy router of 3(g)-(h) is
+retrained by a second implementation that differentiates the losses
+through the softmax Jacobian matrix of each token.
 """
 
+import json
 import re
 from pathlib import Path
 
@@ -14,13 +18,30 @@ import numpy as np
 import pytest
 import sympy
 
-from figures_src.moe_layer import MoEParams, init_layer, moe_backward, moe_forward
+from figures_src.moe_layer import (
+    MoEParams,
+    init_layer,
+    moe_backward,
+    moe_forward,
+)
 from pipeline.texify import format_number
 from tests.conftest import as_printed
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ROOT / "report" / "figures"
+TEMPLATE = ROOT / "templates" / "ex3.tex"
 STEP = 1e-5
+VARIANTS = ("none", "balance", "usage")
+PER_VARIANT = (
+    "mean_scores",
+    "usage",
+    "cv_scores",
+    "cv_usage",
+    "max_usage",
+    "min_usage",
+    "task_reward",
+)
+TIMES = "\u00d7"
 
 
 @pytest.fixture(scope="module")
@@ -28,41 +49,57 @@ def ex3(results: dict[str, dict]) -> dict:
     return results["ex3"]
 
 
-# The layer of 3(e), forward pass written independently of moe_layer.py --------------------------
+@pytest.fixture(scope="module")
+def cells(built_pdf: Path) -> list[dict]:
+    record = ROOT / "report" / "results" / "ex3.json"
+    return json.loads(record.read_text(encoding="utf-8"))["cells"]
+
+
+# The layer of 3(e), forward pass written independently of moe_layer.py
 
 
 def layer_and_token(ex3: dict) -> tuple[MoEParams, np.ndarray, np.ndarray]:
-    """The notebook's layer, token and target: the same draws from the published seed."""
+    """The notebook's layer, token and target: the same draws from the
+    published seed."""
     rng = np.random.default_rng(ex3["layer_seed"])
-    sizes = {k: ex3[f"layer_{k}"] for k in ("d", "hidden", "n_shared", "n_routed", "top_k")}
+    keys = ("width", "hidden", "n_shared", "n_routed", "top_k")
+    sizes = {k: ex3[f"layer_{k}"] for k in keys}
     params = init_layer(rng, **sizes)
-    return params, rng.normal(size=sizes["d"]), rng.normal(size=sizes["d"])
+    width = sizes["width"]
+    return params, rng.normal(size=width), rng.normal(size=width)
 
 
 def pack(params: MoEParams, u: np.ndarray) -> np.ndarray:
-    experts = [np.concatenate([v.ravel() for v in f.values()]) for f in params.shared + params.routed]
-    return np.concatenate([*experts, params.centroids.ravel(), u])
+    arrays = [*params.arrays(), u]
+    return np.concatenate([a.ravel() for a in arrays])
 
 
-def reference_loss(theta: np.ndarray, like: MoEParams, target: np.ndarray, gating: str) -> float:
-    """L = ½ ||h' − y||² from a flat parameter vector, eqs. (20)-(22) written out directly."""
-    d = len(target)
+def relu_net(e: dict, u: np.ndarray) -> np.ndarray:
+    pre = e["w1"] @ u + e["b1"]
+    return e["w2"] @ np.where(pre > 0, pre, 0.0) + e["b2"]
+
+
+def reference_loss(
+    theta: np.ndarray,
+    like: MoEParams,
+    target: np.ndarray,
+    gating: str,
+) -> float:
+    """L = 1/2 ||h' - y||^2 from a flat parameter vector, eqs. (20)-(22)
+    written out directly."""
+    width = len(target)
     pieces, offset = [], 0
     for ffn in like.shared + like.routed:
-        sizes = {name: value.shape for name, value in ffn.items()}
         expert = {}
-        for name, shape in sizes.items():
-            count = int(np.prod(shape))
-            expert[name] = theta[offset : offset + count].reshape(shape)
-            offset += count
+        for name, value in ffn.items():
+            flat = theta[offset : offset + value.size]
+            expert[name] = flat.reshape(value.shape)
+            offset += value.size
         pieces.append(expert)
     n_routed = len(like.routed)
-    centroids = theta[offset : offset + n_routed * d].reshape(n_routed, d)
-    u = theta[offset + n_routed * d :]
-
-    def run(e: dict) -> np.ndarray:
-        return e["w2"] @ np.where(e["w1"] @ u + e["b1"] > 0, e["w1"] @ u + e["b1"], 0.0) + e["b2"]
-
+    end = offset + n_routed * width
+    centroids = theta[offset:end].reshape(n_routed, width)
+    u = theta[end:]
     logits = centroids @ u
     scores = np.exp(logits - np.logaddexp.reduce(logits))
     if gating == "topk":
@@ -70,24 +107,28 @@ def reference_loss(theta: np.ndarray, like: MoEParams, target: np.ndarray, gatin
         gates = np.where(scores >= threshold, scores, 0.0)
     else:
         gates = scores
-    shared = pieces[: len(like.shared)]
-    out = (
-        u
-        + sum(run(e) for e in shared)
-        + sum(g * run(e) for g, e in zip(gates, pieces[len(shared) :], strict=True))
-    )
-    return 0.5 * float(np.sum((out - target) ** 2))
+    n_shared = len(like.shared)
+    shared = sum(relu_net(e, u) for e in pieces[:n_shared])
+    routed = pieces[n_shared:]
+    terms = zip(gates, routed, strict=True)
+    gated = sum(g * relu_net(e, u) for g, e in terms)
+    return 0.5 * float(np.sum((u + shared + gated - target) ** 2))
 
 
-def numeric_gradient(theta: np.ndarray, like: MoEParams, target: np.ndarray, gating: str) -> np.ndarray:
+def numeric_gradient(
+    theta: np.ndarray,
+    like: MoEParams,
+    target: np.ndarray,
+    gating: str,
+) -> np.ndarray:
     gradient = np.zeros_like(theta)
     for k in range(len(theta)):
         up, down = theta.copy(), theta.copy()
         up[k] += STEP
         down[k] -= STEP
-        gradient[k] = (
-            reference_loss(up, like, target, gating) - reference_loss(down, like, target, gating)
-        ) / (2 * STEP)
+        rise = reference_loss(up, like, target, gating)
+        fall = reference_loss(down, like, target, gating)
+        gradient[k] = (rise - fall) / (2 * STEP)
     return gradient
 
 
@@ -99,37 +140,48 @@ def token_run(ex3: dict) -> dict:
     for gating in ("topk", "dense"):
         tape = moe_forward(params, u, gating)
         grads = moe_backward(params, tape, tape.out - target)
-        reverse = np.concatenate([np.concatenate([g.ravel() for g in grads.arrays()]), grads.u])
+        flat = [g.ravel() for g in grads.arrays()]
         run[gating] = {
             "tape": tape,
             "grads": grads,
-            "reverse": reverse,
+            "reverse": np.concatenate([*flat, grads.u]),
             "numeric": numeric_gradient(theta, params, target, gating),
         }
     return run
 
 
 def blocks(flat: np.ndarray, params: MoEParams) -> dict[str, np.ndarray]:
-    """Per-expert parameter-gradient norms and per-centroid norms from a flat gradient."""
-    sizes = [sum(v.size for v in f.values()) for f in params.shared + params.routed]
+    """Per-expert parameter-gradient norms and per-centroid norms from a
+    flat gradient."""
+    experts = params.shared + params.routed
+    sizes = [sum(v.size for v in f.values()) for f in experts]
     ends = np.cumsum(sizes)
-    experts = np.array([np.linalg.norm(flat[e - s : e]) for s, e in zip(sizes, ends, strict=True)])
-    n_routed, d = params.centroids.shape
-    centroids = flat[ends[-1] : ends[-1] + n_routed * d].reshape(n_routed, d)
+    spans = zip(ends - sizes, ends, strict=True)
+    norms = np.array([np.linalg.norm(flat[a:b]) for a, b in spans])
+    n_routed, width = params.centroids.shape
+    start = ends[-1]
+    centroids = flat[start : start + n_routed * width]
+    centroids = centroids.reshape(n_routed, width)
     n_shared = len(params.shared)
     return {
-        "shared": experts[:n_shared],
-        "routed": experts[n_shared:],
+        "shared": norms[:n_shared],
+        "routed": norms[n_shared:],
         "centroids": np.linalg.norm(centroids, axis=1),
         "centroid_vectors": centroids,
     }
 
 
-def test_reverse_pass_matches_finite_differences(token_run: dict, ex3: dict) -> None:
+def test_reverse_pass_matches_finite_differences(
+    token_run: dict,
+    ex3: dict,
+) -> None:
     for gating in ("topk", "dense"):
-        reverse, numeric = token_run[gating]["reverse"], token_run[gating]["numeric"]
-        np.testing.assert_allclose(reverse, numeric, rtol=1e-5, atol=1e-7 * np.abs(numeric).max())
-        # Where the reverse pass says zero, finite differences are exactly zero too.
+        reverse = token_run[gating]["reverse"]
+        numeric = token_run[gating]["numeric"]
+        atol = 1e-7 * np.abs(numeric).max()
+        np.testing.assert_allclose(reverse, numeric, rtol=1e-5, atol=atol)
+        # Where the reverse pass says zero, finite differences are exactly
+        # zero too.
         assert np.all(numeric[reverse == 0] == 0)
     assert 0 < ex3["fd_error"] < 1e-6
     assert ex3["fd_step"] == STEP
@@ -153,183 +205,396 @@ def test_which_experts_receive_gradient(token_run: dict, ex3: dict) -> None:
             assert norm == 0.0
             assert all(np.all(v == 0) for v in grads.routed[i].values())
     assert np.all(sparse["centroids"] > 1e-3)
-    assert np.all(dense["shared"] > 1e-3) and np.all(dense["routed"] > 1e-3)
+    assert np.all(dense["shared"] > 1e-3)
+    assert np.all(dense["routed"] > 1e-3)
     assert np.all(dense["centroids"] > 0)
 
 
-def test_unselected_centroids_get_gradient_along_the_token(token_run: dict, ex3: dict) -> None:
-    """ē_j = −c s_j u for every unselected j, with c = Σ_{k selected} s_k ∂L/∂g_k."""
+def test_gradient_view_is_a_different_example(ex3: dict) -> None:
+    """The text says so: the drawn token and the computed one differ."""
+    assert ex3["schematic_n_routed"] != ex3["layer_n_routed"]
+    assert len(ex3["gradient_view_selected"]) == ex3["schematic_top_k"]
+
+
+def test_unselected_centroids_get_gradient_along_the_token(
+    token_run: dict,
+    ex3: dict,
+) -> None:
+    """ebar_j = -c s_j u for every unselected j, with
+    c = sum_{k selected} s_k dL/dg_k."""
     tape = token_run["topk"]["tape"]
-    params, u, target = token_run["params"], token_run["u"], token_run["target"]
-    out_bar = tape.out - target
+    params, u = token_run["params"], token_run["u"]
+    out_bar = tape.out - token_run["target"]
     c = 0.0
     for k in np.flatnonzero(tape.mask):
-        ffn = params.routed[k]
-        expert_out = ffn["w2"] @ np.maximum(ffn["w1"] @ u + ffn["b1"], 0) + ffn["b2"]
+        expert_out = relu_net(params.routed[k], u)
         c += tape.scores[k] * float(out_bar @ expert_out)
     assert ex3["c_denominator"] == pytest.approx(c, rel=1e-10)
     assert c > 0  # the template's branch on the sign
-    centroid_vectors = blocks(token_run["topk"]["numeric"], params)["centroid_vectors"]
+    numeric = token_run["topk"]["numeric"]
+    vectors = blocks(numeric, params)["centroid_vectors"]
     for j in np.flatnonzero(tape.mask == 0):
-        np.testing.assert_allclose(centroid_vectors[j], -c * tape.scores[j] * u, rtol=1e-5)
+        expected = -c * tape.scores[j] * u
+        np.testing.assert_allclose(vectors[j], expected, rtol=1e-5)
     assert 0 <= ex3["centroid_rule_error"] < 1e-12
 
 
 def test_published_gradient_norms(token_run: dict, ex3: dict) -> None:
-    for gating in ("topk", "dense"):
-        numeric = blocks(token_run[gating]["numeric"], token_run["params"])
+    params = token_run["params"]
+    gatings = ("topk", "dense")
+    found = {g: blocks(token_run[g]["numeric"], params) for g in gatings}
+    for gating in gatings:
         for part in ("shared", "routed", "centroids"):
-            np.testing.assert_allclose(ex3[f"norms_{gating}_{part}"], numeric[part], rtol=1e-5, atol=1e-12)
-    sparse = blocks(token_run["topk"]["numeric"], token_run["params"])
-    dense = blocks(token_run["dense"]["numeric"], token_run["params"])
-    assert ex3["min_centroid_grad_topk"] == pytest.approx(sparse["centroids"].min(), rel=1e-5)
-    assert ex3["min_expert_grad_dense"] == pytest.approx(
-        min(dense["shared"].min(), dense["routed"].min()), rel=1e-5
-    )
+            np.testing.assert_allclose(
+                ex3[f"norms_{gating}_{part}"],
+                found[gating][part],
+                rtol=1e-5,
+                atol=1e-12,
+            )
+    smallest = found["topk"]["centroids"].min()
+    published = ex3["min_centroid_grad_topk"]
+    assert published == pytest.approx(smallest, rel=1e-5)
+    dense = found["dense"]
+    smallest = min(dense["shared"].min(), dense["routed"].min())
+    assert ex3["min_expert_grad_dense"] == pytest.approx(smallest, rel=1e-5)
+
+
+def test_gradient_table_formats_every_number_once(ex3: dict) -> None:
+    """Every number of Table 3 goes through format_number and nothing
+    else: the cells are exactly the formatted values."""
+    table = ex3["gradient_table"]
+    lines = table.split("\n")
+    rows = [r for r in lines if r.startswith(("shared", "routed"))]
+    n_shared, n_routed = ex3["layer_n_shared"], ex3["layer_n_routed"]
+    assert len(rows) == n_shared + n_routed
+    for i, row in enumerate(rows[n_shared:]):
+        cells = [c.strip() for c in row.removesuffix(r"\\").split("&")]
+        expected = [format_number(ex3["scores"][i])]
+        for gating in ("topk", "dense"):
+            expected += [
+                format_number(ex3[f"norms_{gating}_routed"][i]),
+                format_number(ex3[f"norms_{gating}_centroids"][i]),
+            ]
+        assert [cells[1], *cells[3:]] == expected
+        chosen = i + 1 in ex3["selected_experts"]
+        assert (cells[2] == r"$\checkmark$") == chosen
 
 
 def test_messages_of_sum_and_product_nodes(ex3: dict) -> None:
     c, d, adjoint = sympy.symbols(r"c d \bar{v}_a")
     assert ex3["partial_sum_c"] == ex3["partial_sum_d"] == "1"
-    assert ex3["message_sum_c"] == ex3["message_sum_d"] == sympy.latex(adjoint)
-    assert (ex3["partial_product_c"], ex3["partial_product_d"]) == ("d", "c")
+    assert ex3["message_sum_c"] == sympy.latex(adjoint)
+    assert ex3["message_sum_d"] == sympy.latex(adjoint)
+    assert ex3["partial_product_c"] == "d"
+    assert ex3["partial_product_d"] == "c"
     assert ex3["message_product_c"] == sympy.latex(adjoint * d)
     assert ex3["message_product_d"] == sympy.latex(adjoint * c)
 
 
 def test_dense_gating_cost(ex3: dict) -> None:
-    assert ex3["v3_routed_factor"] == ex3["v3_n_routed"] / ex3["v3_top_k"] == 32
+    assert ex3["v3_routed_factor"] == ex3["v3_n_routed"] / ex3["v3_top_k"]
+    assert ex3["v3_routed_factor"] == 32
     assert ex3["v3_ffn_factor"] == pytest.approx(257 / 9)
-    assert ex3["toy_routed_factor"] == ex3["layer_n_routed"] / ex3["layer_top_k"]
+    toy = ex3["layer_n_routed"] / ex3["layer_top_k"]
+    assert ex3["toy_routed_factor"] == toy
 
 
-# The toy router of 3(g)-(h), retrained by a second implementation ---------------------------------
+# The toy router of 3(g)-(h), retrained by a second implementation
 
 
-def toy_router_outcome(ex3: dict) -> dict[str, dict[str, np.ndarray | float]]:
-    n_routed, top_k, d = ex3["router_n_routed"], ex3["router_top_k"], ex3["router_d"]
-    n, steps, lr, weight = ex3["router_n_tokens"], ex3["router_steps"], ex3["router_lr"], ex3["side_weight"]
+def toy_router_outcome(ex3: dict) -> dict[str, dict]:
+    n_routed, top_k = ex3["router_n_routed"], ex3["router_top_k"]
+    width, n = ex3["router_width"], ex3["router_n_tokens"]
+    steps, lr = ex3["router_steps"], ex3["router_lr"]
+    weight = ex3["side_weight"]
     rng = np.random.default_rng(ex3["router_seed"])
-    centres = 1.5 * rng.normal(size=(n_routed, d - 1))
+    centres = 1.5 * rng.normal(size=(n_routed, width - 1))
     cluster = rng.integers(0, n_routed, n)
-    X = np.hstack([centres[cluster] + 0.5 * rng.normal(size=(n, d - 1)), np.ones((n, 1))])
+    noise = 0.5 * rng.normal(size=(n, width - 1))
+    X = np.hstack([centres[cluster] + noise, np.ones((n, 1))])
     Q = np.zeros((n, n_routed))
     Q[:, : len(ex3["generalists"])] = ex3["generalists"]
     Q[np.arange(n), cluster] += ex3["specialist"]
 
     def route(E: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         logits = X @ E.T
-        S = np.exp(logits - np.logaddexp.reduce(logits, axis=1, keepdims=True))
-        ranks = np.argsort(np.argsort(-S, axis=1, kind="stable"), axis=1, kind="stable")
+        log_norm = np.logaddexp.reduce(logits, axis=1, keepdims=True)
+        S = np.exp(logits - log_norm)
+        order = np.argsort(-S, axis=1, kind="stable")
+        ranks = np.argsort(order, axis=1, kind="stable")
         return S, (ranks < top_k).astype(float)
 
+    eye = np.eye(n_routed)
     outcome = {}
-    for variant in ("none", "balance", "usage"):
-        E = np.random.default_rng(ex3["router_seed"] + 1).normal(0, 0.01, (n_routed, d))
+    for variant in VARIANTS:
+        seed = ex3["router_seed"] + 1
+        E = np.random.default_rng(seed).normal(0, 0.01, (n_routed, width))
         for _ in range(steps):
             S, M = route(E)
-            # ∂(total loss)/∂s_{i,t}: task term, plus the side loss's (f a constant in L_use).
+            # d(total loss)/ds_{i,t}: the task term, plus the side loss's
+            # (f a constant in L_use).
             W = -M * Q / n
             if variant == "balance":
                 W = W + weight * 2 * n_routed * S.mean(axis=0) / n
             if variant == "usage":
-                W = W + weight * (n_routed / (top_k * n) * M.sum(axis=0)) / n
-            jacobians = np.einsum("ti,ij->tij", S, np.eye(n_routed)) - np.einsum("ti,tj->tij", S, S)
+                f = n_routed / (top_k * n) * M.sum(axis=0)
+                W = W + weight * f / n
+            jacobians = np.einsum("ti,ij->tij", S, eye)
+            jacobians -= np.einsum("ti,tj->tij", S, S)
             E -= lr * np.einsum("ti,tij->tj", W, jacobians).T @ X
         S, M = route(E)
         f = n_routed / (top_k * n) * M.sum(axis=0)
-        outcome[variant] = {"mean_scores": S.mean(axis=0), "usage": f, "task": float(np.sum(M * S * Q) / n)}
+        outcome[variant] = {
+            "mean_scores": S.mean(axis=0),
+            "usage": f,
+            "task": float(np.sum(M * S * Q) / n),
+        }
     return outcome
 
 
 def test_toy_router(ex3: dict) -> None:
     outcome = toy_router_outcome(ex3)
     for variant, result in outcome.items():
-        np.testing.assert_allclose(ex3[f"mean_scores_{variant}"], result["mean_scores"], rtol=1e-7)
-        np.testing.assert_allclose(ex3[f"usage_{variant}"], result["usage"], rtol=1e-12)
-        cv_scores = result["mean_scores"].std() / result["mean_scores"].mean()
-        cv_usage = result["usage"].std() / result["usage"].mean()
-        assert ex3[f"cv_scores_{variant}"] == pytest.approx(cv_scores, rel=1e-6)
-        assert ex3[f"cv_usage_{variant}"] == pytest.approx(cv_usage, rel=1e-6)
-        assert ex3[f"max_usage_{variant}"] == pytest.approx(result["usage"].max())
-        assert ex3[f"min_usage_{variant}"] == pytest.approx(result["usage"].min())
-        assert ex3[f"task_reward_{variant}"] == pytest.approx(result["task"], rel=1e-6)
-    # The claims of the text: collapse without a side loss; L_bal balances the average scores but not
-    # the usage; L_use balances the usage although the average scores stay unequal.
+        scores, f = result["mean_scores"], result["usage"]
+        published = {k: ex3[f"{k}_{variant}"] for k in PER_VARIANT}
+        mean_scores = published["mean_scores"]
+        np.testing.assert_allclose(mean_scores, scores, rtol=1e-7)
+        np.testing.assert_allclose(published["usage"], f, rtol=1e-12)
+        expected = {
+            "cv_scores": scores.std() / scores.mean(),
+            "cv_usage": f.std() / f.mean(),
+            "max_usage": f.max(),
+            "min_usage": f.min(),
+            "task_reward": result["task"],
+        }
+        for key, value in expected.items():
+            assert published[key] == pytest.approx(value, rel=1e-6), key
+    n_generalists = len(ex3["generalists"])
+    collapsed = ex3["router_n_routed"] * outcome["none"]["mean_scores"]
+    largest = collapsed[n_generalists:].max()
+    assert ex3["collapsed_max_score"] == pytest.approx(largest, rel=1e-6)
+    # The claims of the text: collapse without a side loss; L_bal balances
+    # the average scores but not the usage; L_use balances the usage
+    # although the average scores stay unequal.
     assert ex3["cv_scores_none"] > 1 and ex3["cv_usage_none"] > 1
-    assert ex3["cv_scores_balance"] < 0.1 < 3 * ex3["cv_usage_usage"] < ex3["cv_usage_balance"]
+    assert ex3["collapsed_max_score"] < 0.02  # too small to see as bars
+    assert ex3["cv_scores_balance"] < 0.1
+    assert 0.1 < 3 * ex3["cv_usage_usage"] < ex3["cv_usage_balance"]
     assert ex3["cv_scores_usage"] > 5 * ex3["cv_scores_balance"]
-    assert ex3["max_usage_balance"] > 2 and ex3["min_usage_balance"] < 0.7
-    assert ex3["task_reward_none"] > max(ex3["task_reward_balance"], ex3["task_reward_usage"])
+    assert ex3["max_usage_balance"] > 2
+    assert ex3["min_usage_balance"] < 0.7
+    with_side_loss = (ex3["task_reward_balance"], ex3["task_reward_usage"])
+    assert ex3["task_reward_none"] > max(with_side_loss)
 
 
 def test_balance_loss_is_one_plus_cv_squared() -> None:
     mean_scores = np.random.default_rng(1).dirichlet(np.ones(8))
     n_routed = len(mean_scores)
     cv = mean_scores.std() / mean_scores.mean()
-    assert n_routed * np.sum(mean_scores**2) == pytest.approx(1 + cv**2)
+    balance = n_routed * np.sum(mean_scores**2)
+    assert balance == pytest.approx(1 + cv**2)
 
 
-# The schematic and the PDF -----------------------------------------------------------------------
+def softmax_rows(logits: np.ndarray) -> np.ndarray:
+    return np.exp(logits - np.logaddexp.reduce(logits, axis=1)[:, None])
+
+
+def test_side_loss_gradients_through_the_softmax() -> None:
+    """3(g)-(h): dL/dl_{j,t} = (c/n) s_{j,t} (w_j - sum_k s_{k,t} w_k)
+    with w = sbar (L_bal, c = 2 N_r) or w = f (L_use, c = 1), checked by
+    finite differences; the raw dL_bal/dsbar is positive for every
+    expert, the logit gradient has both signs, and it vanishes at
+    balance."""
+    rng = np.random.default_rng(5)
+    n, n_routed = 6, 5
+    logits = rng.normal(size=(n, n_routed))
+    f = rng.uniform(0.2, 2.0, n_routed)
+
+    def balance(lg: np.ndarray) -> float:
+        mean = softmax_rows(lg).mean(axis=0)
+        return n_routed * float(mean @ mean)
+
+    def use(lg: np.ndarray) -> float:
+        return float(f @ softmax_rows(lg).mean(axis=0))
+
+    S = softmax_rows(logits)
+    mean = S.mean(axis=0)
+    closed = {
+        balance: 2 * n_routed / n * S * (mean - S @ mean[:, None]),
+        use: S * (f - S @ f[:, None]) / n,
+    }
+    for loss, gradient in closed.items():
+        numeric = np.zeros_like(logits)
+        for index in np.ndindex(logits.shape):
+            up, down = logits.copy(), logits.copy()
+            up[index] += STEP
+            down[index] -= STEP
+            numeric[index] = (loss(up) - loss(down)) / (2 * STEP)
+        np.testing.assert_allclose(gradient, numeric, atol=1e-9)
+    assert np.all(2 * n_routed * mean > 0)
+    assert closed[balance].min() < 0 < closed[balance].max()
+    # At uniform usage (all f_j = 1) the usage loss stops pushing.
+    uniform = S * (1 - S @ np.ones((n_routed, 1))) / n
+    np.testing.assert_allclose(uniform, 0, atol=1e-15)
+
+
+def test_usage_loss_is_one_plus_covariance_and_can_drop_below_one() -> None:
+    """L_use = sum_i f_i sbar_i = 1 + N_r Cov_i(f_i, sbar_i), below 1
+    when usage and average score are anti-correlated."""
+    rng = np.random.default_rng(2)
+    for _ in range(3):
+        f = rng.dirichlet(np.ones(8)) * 8
+        mean_scores = rng.dirichlet(np.ones(8))
+        cov = np.mean((f - f.mean()) * (mean_scores - mean_scores.mean()))
+        assert f @ mean_scores == pytest.approx(1 + 8 * cov)
+    f = np.array([1.5, 0.5])
+    assert f @ np.array([0.4, 0.6]) < 1
+
+
+# The schematic, the printed output and the PDF
 
 
 def test_schematic_shows_every_path(ex3: dict) -> None:
-    n_shared, n_routed = ex3["schematic_n_shared"], ex3["schematic_n_routed"]
-    forward = (FIGURES / "ex3-moe-schematic.tex").read_text(encoding="utf-8")
+    n_shared = ex3["schematic_n_shared"]
+    n_routed = ex3["schematic_n_routed"]
+    forward_tex = FIGURES / "ex3-moe-schematic.tex"
+    forward = forward_tex.read_text(encoding="utf-8")
+    u = r"(\mathbf{u}_t)"
     for i in range(1, n_routed + 1):
-        assert rf"g_{{{i},t}}\,\mathrm{{FFN}}^{{(r)}}_{{{i}}}(\mathbf{{u}}_t)" in forward
+        assert rf"g_{{{i},t}}\,\mathrm{{FFN}}^{{(r)}}_{{{i}}}{u}" in forward
     for i in range(1, n_shared + 1):
-        assert rf"\mathrm{{FFN}}^{{(s)}}_{{{i}}}(\mathbf{{u}}_t)" in forward
+        assert rf"\mathrm{{FFN}}^{{(s)}}_{{{i}}}{u}" in forward
     assert forward.count(r"{$\times$}") == n_routed
-    for label in (r"$\mathbf{u}_t$ (residual)", "$s_{i,t}$", r"$\mathbf{h}'_t$", "Softmax", "Top-$K_r$"):
+    labels = (
+        r"$\mathbf{u}_t$ (residual)",
+        "$s_{i,t}$",
+        r"$\mathbf{h}'_t$",
+        "Softmax",
+        "Top-$K_r$",
+    )
+    for label in labels:
         assert label in forward
-    gradient = (FIGURES / "ex3-moe-gradient.tex").read_text(encoding="utf-8")
+    gradient_tex = FIGURES / "ex3-moe-gradient.tex"
+    gradient = gradient_tex.read_text(encoding="utf-8")
     unselected = n_routed - len(ex3["gradient_view_selected"])
     assert len(re.findall(r"g_\{\d,t\}\{=\}0", gradient)) == unselected
     assert ", stopped" not in forward and ", stopped" in gradient
 
 
 def tight_times(text: str) -> str:
-    return re.sub(r"\s*×\s*", "×", text)
+    return re.sub(rf"\s*{TIMES}\s*", TIMES, text)
+
+
+def quoted_scalars(ex3: dict) -> dict[str, dict[str, float]]:
+    """Per task whose cells must print them: the numbers the text quotes
+    (every entry of Table 3 under 3(e), of Table 4 under 3(h))."""
+    per_variant = ("cv_scores", "cv_usage", "max_usage", "min_usage")
+    names = {
+        "3(a)": [
+            "schematic_n_shared",
+            "schematic_n_routed",
+            "schematic_top_k",
+        ],
+        "3(e)": [
+            "fd_error",
+            "fd_step",
+            "c_denominator",
+            "centroid_rule_error",
+            "min_centroid_grad_topk",
+            "min_expert_grad_dense",
+            "layer_width",
+            "layer_hidden",
+            "layer_n_shared",
+            "layer_n_routed",
+            "layer_top_k",
+        ],
+        "3(f)": [
+            "v3_n_shared",
+            "v3_n_routed",
+            "v3_top_k",
+            "v3_routed_factor",
+            "v3_ffn_factor",
+            "toy_routed_factor",
+        ],
+        "3(g)": [
+            "side_weight",
+            "router_n_tokens",
+            "router_n_routed",
+            "router_top_k",
+            "cv_scores_none",
+            "cv_scores_balance",
+            "collapsed_max_score",
+        ],
+        "3(h)": [
+            "side_weight",
+            *(f"{k}_{v}" for k in per_variant for v in VARIANTS),
+            *(f"task_reward_{v}" for v in VARIANTS),
+        ],
+    }
+    quoted = {task: {n: ex3[n] for n in ns} for task, ns in names.items()}
+    table = quoted["3(e)"]
+    for gating in ("topk", "dense"):
+        for part in ("shared", "routed", "centroids"):
+            values = ex3[f"norms_{gating}_{part}"]
+            for i, value in enumerate(values):
+                table[f"norms_{gating}_{part}[{i}]"] = value
+    for i, value in enumerate(ex3["scores"]):
+        table[f"scores[{i}]"] = value
+    return quoted
 
 
 def test_numbers_in_pdf(pdf_text: str, ex3: dict) -> None:
     text = tight_times(pdf_text)
-    scalars = [
-        "fd_error",
-        "fd_step",
-        "c_denominator",
-        "centroid_rule_error",
-        "min_centroid_grad_topk",
-        "min_expert_grad_dense",
-        "v3_n_shared",
-        "v3_n_routed",
-        "v3_top_k",
-        "v3_routed_factor",
-        "v3_ffn_factor",
-        "toy_routed_factor",
-        "side_weight",
-        "router_n_tokens",
-        *(
-            f"{kind}_{variant}"
-            for kind in ("cv_scores", "cv_usage", "max_usage", "min_usage", "task_reward")
-            for variant in ("none", "balance", "usage")
-        ),
-    ]
-    values = {name: ex3[name] for name in scalars}
-    for gating in ("topk", "dense"):
-        for part in ("shared", "routed", "centroids"):
-            values |= {f"norms_{gating}_{part}[{i}]": v for i, v in enumerate(ex3[f"norms_{gating}_{part}"])}
-    values |= {f"scores[{i}]": v for i, v in enumerate(ex3["scores"])}
-    for name, value in values.items():
-        printed = tight_times(as_printed(format_number(value)))
-        assert printed in text, f"{name} = {value} should read {printed!r}"
+    for scalars in quoted_scalars(ex3).values():
+        for name, value in scalars.items():
+            printed = tight_times(as_printed(format_number(value)))
+            assert printed in text, f"{name}: no {printed!r}"
     experts = ex3["selected_experts"]
     assert f"routed to experts {experts[0]} and {experts[1]}" in pdf_text
 
 
+def appears(value: float, output: str) -> bool:
+    """`value` in a cell's output at 3 significant digits (an integer in
+    full), as a whole number, not the start of a longer one."""
+    is_whole = float(value).is_integer() and abs(value) < 1e6
+    shown = str(int(value)) if is_whole else f"{value:.3g}"
+    pattern = rf"(?<![\d.]){re.escape(shown)}(?![\d])"
+    return re.search(pattern, output) is not None
+
+
+def test_quoted_numbers_are_printed_by_the_cited_cells(
+    cells: list[dict],
+    ex3: dict,
+) -> None:
+    """The text cites each task's cells with coderef; those cells print
+    every number it quotes, at 3 significant digits or more."""
+    for task, scalars in quoted_scalars(ex3).items():
+        output = "\n".join(c["output"] for c in cells if c["task"] == task)
+        for name, value in scalars.items():
+            assert appears(value, output), f"{task} never prints {name}"
+    everything = "".join(c["output"] for c in cells)
+    assert "np.float64" not in everything
+    assert not re.search(r"\d\.\d{7,}", everything), "unrounded floats"
+
+
+def test_every_quoted_task_is_cited() -> None:
+    template = TEMPLATE.read_text(encoding="utf-8")
+    cited = set(re.findall(r"\\coderef\{([^}]+)\}", template))
+    assert {"3(a)", "3(b)", "3(e)", "3(f)", "3(g)", "3(h)"} <= cited
+
+
+def test_notation(pdf_text: str) -> None:
+    """Top-K_r written one way; figures and tables named in full."""
+    start = pdf_text.index("Mixture of experts and backpropagation")
+    end = pdf_text.index("Code and output", start)
+    section = pdf_text[start:end]
+    assert not re.search(r"Top-[kK](?!r)|Top-1|Fig\.", section)
+    assert "Table" in section and "Figure" in section
+
+
 def test_task_headings(pdf_text: str) -> None:
-    """The titles (pdftotext may read a heading's number apart from it, next to a table)."""
+    """The titles (pdftotext may read a heading's number apart from it,
+    next to a table)."""
     for title in [
         "Schematic of the MoE layer",
         "The adjoint",
