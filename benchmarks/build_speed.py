@@ -1,6 +1,7 @@
 """`make bench`: how fast the build is, as ratios against floors measured in the same run.
 
-Works in a throw-away copy of the project (sharing .venv), so the real report/ is untouched.
+Works in a throw-away copy of the project (tests/workspace.py, sharing .venv), so the real
+report/ is untouched.
 Prints one line per measure: the median of several runs, the floor, their ratio, the target.
 
   1. template edit -> PDF        vs  a bare `latexmk -pdf` of the same rendered .tex, same state
@@ -23,11 +24,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from pipeline.latex import latex_environment  # noqa: E402  (the project root is not on sys.path)
+from workspace import clean_environment, copy_project  # noqa: E402  (the tests' throw-away copy)
 
 RUNS = 5
-SKIPPED = shutil.ignore_patterns(".venv", ".git", "__pycache__", ".pytest_cache", ".ruff_cache")
 
 
 def run(command: list[str], cwd: Path, env: dict | None = None) -> str:
@@ -66,10 +67,9 @@ def report(name: str, value: float, floor: float | None, target: str) -> None:
 
 def main() -> int:
     scratch = Path(tempfile.mkdtemp(prefix="bench-"))
-    project = scratch / "project"
-    shutil.copytree(ROOT, project, ignore=SKIPPED)
-    (project / ".venv").symlink_to(ROOT / ".venv")
-    env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
+    project = copy_project(scratch / "project").root
+    # As if started by hand: `make bench`'s own make must not lend its job slots.
+    env = clean_environment()
     make = ["make", "--no-print-directory"]
     build = project / "report" / "build"
     latexmk = [
