@@ -22,8 +22,9 @@ RESULTS := $(NOTEBOOKS:figures_src/%.py=report/results/%.json)
 
 .PHONY: all figures test bench clean watch
 .DELETE_ON_ERROR:
-# Independent steps (the notebooks; the preamble format and the LaTeX) run side by side.
-MAKEFLAGS += --jobs=$(shell nproc)
+# Independent steps (the notebooks; the preamble format and the LaTeX) run side by side,
+# one per core (not `nproc`, which would obey the OMP_NUM_THREADS=1 exported below).
+MAKEFLAGS += --jobs=$(shell getconf _NPROCESSORS_ONLN)
 # One BLAS thread per notebook: sums in a fixed order give the same round-off digits
 # on every run, and the notebooks already run in parallel.
 export OPENBLAS_NUM_THREADS := 1

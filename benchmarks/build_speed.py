@@ -11,7 +11,6 @@ Prints one line per measure: the median of several runs, the floor, their ratio,
   5. peak memory                     the largest resident size of any process the build ran
 """
 
-import os
 import re
 import resource
 import shutil
@@ -25,8 +24,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-from pipeline.latex import latex_environment  # noqa: E402  (the project root is not on sys.path)
 from workspace import clean_environment, copy_project  # noqa: E402  (the tests' throw-away copy)
+
+from pipeline.latex import latex_environment  # noqa: E402  (the project root is not on sys.path)
 
 RUNS = 5
 
