@@ -168,3 +168,11 @@ def test_no_heading_is_left_alone_at_the_foot_of_a_page(built_pdf: Path) -> None
             continue
         last_text = lines[-2] if lines[-1].strip().isdigit() else lines[-1]
         assert not heading.match(last_text), f"p. {number} ends with the heading {last_text.strip()!r}"
+
+
+def test_tables_are_kept_with_their_captions() -> None:
+    """A table caption outside `tablehere` could end a page with the table on the next."""
+    for template in (ROOT / "templates").glob("*.tex"):
+        text = template.read_text(encoding="utf-8")
+        outside = re.sub(r"\\begin\{tablehere\}.*?\\end\{tablehere\}", "", text, flags=re.DOTALL)
+        assert r"\captionof{table}" not in outside, f"{template.name}: a table caption outside tablehere"
