@@ -33,9 +33,15 @@ export MKL_NUM_THREADS := 1
 
 all: report/submission.pdf $(FORMAT_MADE)
 
+# Debian's Python needs python3-venv for `-m venv`; as root we install it and retry.
+INSTALL_VENV_SUPPORT = { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && rm -rf $(VENV) \
+	&& apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	--no-install-recommends python3-venv >/dev/null && $(PYTHON) -m venv $(VENV); }
+
 $(PYTHON_READY): requirements.txt
 	@echo "[setup] creating $(VENV) from requirements.txt"
-	@$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || $(INSTALL_VENV_SUPPORT) || { \
+		echo "error: '$(PYTHON) -m venv' failed; on Debian: sudo apt-get install python3-venv" >&2; exit 1; }
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $@
 
