@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import pdf_to_text
 from workspace import Workspace, checksum, copy_project
 
 from pipeline.diagnostics import explain_missing_file
@@ -76,12 +77,7 @@ def test_the_fix_after_a_failure_builds_without_make_clean(workspace: Workspace)
     failing_build(workspace)
     workspace.write(TEMPLATE, original + "\nFixed again.\n")
     workspace.make()
-    assert (
-        "Fixed again."
-        in subprocess.run(
-            ["pdftotext", str(workspace.pdf), "-"], capture_output=True, text=True, check=True
-        ).stdout
-    )
+    assert "Fixed again." in pdf_to_text(workspace.pdf)
 
 
 def test_overfull_lines_are_warnings_with_their_template_line(workspace: Workspace) -> None:
@@ -197,9 +193,4 @@ def test_a_compile_killed_midway_recovers_on_the_next_make(workspace: Workspace)
     # What a kill during a pass can leave behind: a truncated .aux.
     (build_dir / "submission.aux").write_text("\\relax\n\\newlabel{broken", encoding="utf-8")
     workspace.make()
-    assert (
-        "Interrupted edit."
-        in subprocess.run(
-            ["pdftotext", str(workspace.pdf), "-"], capture_output=True, text=True, check=True
-        ).stdout
-    )
+    assert "Interrupted edit." in pdf_to_text(workspace.pdf)
