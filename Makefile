@@ -24,7 +24,10 @@ RESULTS := $(NOTEBOOKS:figures_src/%.py=report/results/%.json)
 .DELETE_ON_ERROR:
 # Independent steps (the notebooks; the preamble format and the LaTeX) run side by side,
 # one per core (not `nproc`, which would obey the OMP_NUM_THREADS=1 exported below).
+# A sub-make (make figures) shares its parent's job slots instead.
+ifeq ($(MAKELEVEL),0)
 MAKEFLAGS += --jobs=$(shell getconf _NPROCESSORS_ONLN)
+endif
 # One BLAS thread per notebook: sums in a fixed order give the same round-off digits
 # on every run, and the notebooks already run in parallel.
 export OPENBLAS_NUM_THREADS := 1

@@ -1,6 +1,7 @@
 """Rebuild on save: `make watch` polls the sources twice a second and runs `make` on a change."""
 
 import contextlib
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -18,13 +19,22 @@ def snapshot() -> dict[Path, float]:
     return {p: p.stat().st_mtime for p in files if p.exists()}
 
 
+def standalone_environment() -> dict[str, str]:
+    """This environment without what a calling make passes down (its job slots cannot
+    reach a make we start), so the make we run behaves as one started by hand."""
+    inherited = {"MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES"}
+    return {key: value for key, value in os.environ.items() if key not in inherited}
+
+
 def main() -> None:
     print("[watch] rebuilding on every save; Ctrl-C stops", flush=True)
     seen = None
     while True:
         current = snapshot()
         if current != seen:
-            subprocess.run(["make", "--no-print-directory"], cwd=ROOT, check=False)
+            subprocess.run(
+                ["make", "--no-print-directory"], cwd=ROOT, env=standalone_environment(), check=False
+            )
             seen = snapshot()
         time.sleep(0.5)
 

@@ -11,6 +11,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.watch import standalone_environment
+
 ROOT = Path(__file__).resolve().parent.parent
 SKIPPED = shutil.ignore_patterns(".venv", ".git", "__pycache__", ".pytest_cache", ".ruff_cache")
 
@@ -55,10 +57,8 @@ class Workspace:
 
 
 def clean_environment() -> dict[str, str]:
-    """This environment, minus what an outer make (`make test`) passes down, and with a
-    fixed date, so a build here behaves as one started by hand."""
-    inherited = {"MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES"}
-    return {**{k: v for k, v in os.environ.items() if k not in inherited}, "SOURCE_DATE_EPOCH": "1700000000"}
+    """As if started by hand (not under `make test`), with a fixed date."""
+    return {**standalone_environment(), "SOURCE_DATE_EPOCH": "1700000000"}
 
 
 def copy_project(destination: Path) -> Workspace:
