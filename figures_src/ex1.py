@@ -12,7 +12,6 @@ import sympy
 from matplotlib.axes import Axes
 from matplotlib.colors import Normalize
 from matplotlib.image import AxesImage
-from sympy.printing.latex import LatexPrinter
 
 from figures_src.positional_encoding import (
     attention_weights,
@@ -26,6 +25,7 @@ from figures_src.positional_encoding import (
 from figures_src.publish import (
     new_figure,
     publish,
+    publish_formula,
     save_figure,
 )
 
@@ -48,24 +48,13 @@ def report(name: str, value: float, description: str) -> None:
 # %% 1(a) Expanding the scores symbolically
 # Matrix symbols do not commute, so sympy expands the products exactly as
 # matrices multiply; the concatenation is the block column [X; E].
-class TopPrinter(LatexPrinter):
-    r"""sympy's LaTeX, with the transpose written ^{\top} as in the text."""
-
-    def _print_Transpose(self, expr: sympy.Transpose) -> str:
-        plain = super()._print_Transpose(expr)
-        return plain.removesuffix("^{T}") + r"^{\top}"
-
-
 X_sym = sympy.MatrixSymbol("X", DIM, N_TOKENS)
 E_sym = sympy.MatrixSymbol("E", DIM, N_TOKENS)
 added_expansion = ((X_sym + E_sym).T * (X_sym + E_sym)).expand()
 stacked = sympy.BlockMatrix([[X_sym], [E_sym]])
 concatenated_expansion = sympy.block_collapse(stacked.T * stacked)
-publish("expansion_added", TopPrinter().doprint(added_expansion))
-publish(
-    "expansion_concatenated",
-    TopPrinter().doprint(concatenated_expansion),
-)
+publish_formula("expansion_added", added_expansion)
+publish_formula("expansion_concatenated", concatenated_expansion)
 print("addition:      K^T Q =", added_expansion)
 print("concatenation: K^T Q =", concatenated_expansion)
 
@@ -100,6 +89,8 @@ def heatmap(ax: Axes, data: np.ndarray, **style: object) -> AxesImage:
     return ax.imshow(data, interpolation="nearest", **style)
 
 
+# Mathtext sets \top with the spacing of a binary operator, which leaves a
+# gap in E^T E; the negative thin spaces \! close it, as in the text.
 fig = new_figure(width=1.0, aspect=0.36)
 fig.get_layout_engine().set(wspace=0.12)
 ax_e, ax_gram, ax_offset = fig.subplots(1, 3, width_ratios=[0.8, 1, 1.1])
@@ -112,9 +103,9 @@ image = heatmap(ax_gram, gram, cmap="viridis")
 ax_gram.set(
     xlabel="position $j$",
     ylabel="position $i$",
-    title=r"$E^{\top}E$",
+    title=r"$E^{\!\top}\!E$",
 )
-fig.colorbar(image, ax=ax_gram, shrink=0.9, label=r"$(E^{\top}E)_{ij}$")
+fig.colorbar(image, ax=ax_gram, shrink=0.9, label=r"$(E^{\!\top}\!E)_{ij}$")
 
 fine = np.linspace(-(N_TOKENS - 1), N_TOKENS - 1, 1001)
 ax_offset.plot(offsets.ravel(), gram.ravel(), ".", ms=2.5, label="entries")
@@ -122,8 +113,8 @@ closed_form = gram_of_offset(fine, DIM)
 ax_offset.plot(fine, closed_form, "k", lw=0.8, label="closed form")
 ax_offset.set(
     xlabel=r"offset $\Delta = i - j$",
-    ylabel=r"$(E^{\top}E)_{ij}$",
-    title=r"$E^{\top}E$ against $\Delta$",
+    ylabel=r"$(E^{\!\top}\!E)_{ij}$",
+    title=r"$E^{\!\top}\!E$ against $\Delta$",
 )
 ax_offset.set_ylim(0, None)
 ax_offset.legend(loc="lower center", frameon=False)
@@ -209,37 +200,40 @@ for name, scores in [("added", added), ("concatenated", concatenated)]:
 
 # %% 1(c) Figure: both score matrices, their difference, one query's scores
 fig = new_figure(width=1.0, aspect=0.66)
-axes = fig.subplot_mosaic(
-    [["added", "concatenated", "cross"], ["query", "query", "query"]],
-    height_ratios=[1, 0.9],
-)
+top, bottom = fig.subfigures(2, 1, height_ratios=[0.8, 1])
+ax_added, ax_concatenated, ax_cross = top.subplots(1, 3)
+# Room between the panels, so the colour bar labels stay clear of the
+# next panel's axis label.
+fig.get_layout_engine().set(wspace=0.12)
 # The diagonal (about p sigma^2 + p/2) would flatten everything else: the
 # shared scale stops at the largest off-diagonal score and the diagonal
 # saturates.
 SCORE_AXES = {"xlabel": "query position $j$", "ylabel": "key position $i$"}
 shared = Normalize(vmin=off_scores.min(), vmax=off_scores.max())
 panels = [
-    ("added", added, "addition"),
-    ("concatenated", concatenated, "concatenation"),
+    (ax_added, added, "addition"),
+    (ax_concatenated, concatenated, "concatenation"),
 ]
-for name, scores, title in panels:
-    image = heatmap(axes[name], scores, norm=shared)
-    axes[name].set(title=title, **SCORE_AXES)
-fig.colorbar(
+for ax, scores, title in panels:
+    image = heatmap(ax, scores, norm=shared)
+    ax.set(title=title, **SCORE_AXES)
+# One colour bar for both score panels, right of them; shrink 0.75 makes
+# it (and the difference's) as tall as the square heatmaps.
+top.colorbar(
     image,
-    ax=axes["concatenated"],
+    ax=[ax_added, ax_concatenated],
     extend="max",
-    shrink=0.8,
-    label=r"score $(K^{\top}Q)_{ij}$",
+    shrink=0.75,
+    label=r"score $(K^{\!\top}\!Q)_{ij}$",
 )
-ax_cross, limit = axes["cross"], np.abs(cross).max()
+limit = np.abs(cross).max()
 image = heatmap(ax_cross, cross, cmap="RdBu_r", vmin=-limit, vmax=limit)
 ax_cross.set(title="difference", **SCORE_AXES)
-cross_label = r"$(X^{\top}E+E^{\top}X)_{ij}$"
-fig.colorbar(image, ax=ax_cross, shrink=0.8, label=cross_label)
+cross_label = r"$(X^{\!\top}\!E+E^{\!\top}\!X)_{ij}$"
+top.colorbar(image, ax=ax_cross, shrink=0.75, label=cross_label)
 
 query = N_TOKENS // 2
-ax = axes["query"]
+ax = bottom.subplots()
 ax.plot(positions, added[:, query], "o-", ms=2.5, lw=0.8, label="addition")
 ax.plot(
     positions,
@@ -249,16 +243,11 @@ ax.plot(
     lw=0.8,
     label="concatenation",
 )
-positional = r"$E^{\top}E$ alone"
+positional = r"$E^{\!\top}\!E$ alone"
 ax.plot(positions, gram[:, query], "k--", lw=0.8, label=positional)
 ax.set(xlabel="key position $i$", ylabel=f"score for query $j={query}$")
-# Above the axes: inside, the legend would cross the peak at i = j.
-ax.legend(
-    frameon=False,
-    ncols=3,
-    loc="lower center",
-    bbox_to_anchor=(0.5, 1),
-)
+# Top left: the scores there stay far below the peak at i = j.
+ax.legend(frameon=False, loc="upper left")
 save_figure(fig, "ex1-scores")
 
 # %% 1(d) (bonus) E lies in a low-dimensional subspace, features in another

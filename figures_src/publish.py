@@ -20,6 +20,7 @@ matplotlib.use("pdf")
 import matplotlib.pyplot as plt
 import numpy as np
 import sympy
+from sympy.printing.latex import LatexPrinter
 
 from figures_src.page import TEXT_WIDTH_IN
 
@@ -98,9 +99,16 @@ def publish(name: str, value: object) -> None:
     RESULTS[name] = _plain(value)
 
 
+class ReportLatexPrinter(LatexPrinter):
+    r"""sympy's LaTeX in the report's notation: the transpose is ^{\top}, as in the text."""
+
+    def _print_Transpose(self, expr: sympy.Transpose) -> str:
+        return super()._print_Transpose(expr).removesuffix("^{T}") + r"^{\top}"
+
+
 def publish_formula(name: str, expression: sympy.Basic) -> None:
     """Publish the LaTeX of a sympy expression (typeset by the template inside math mode)."""
-    publish(name, sympy.latex(expression))
+    publish(name, ReportLatexPrinter().doprint(expression))
 
 
 def new_figure(width: float = 1.0, aspect: float = 0.62, **kwargs: object) -> plt.Figure:
