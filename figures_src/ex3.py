@@ -52,17 +52,21 @@ def g3(values: Sequence[float]) -> str:
 # below it cannot all be avoided: u_t, the router and the sum all connect
 # to every routed branch, a K_{3,N_r} graph, which is not planar for
 # N_r >= 3). A white halo under each gate line marks where it passes over
-# an edge.
+# an edge. Each gate label sits right of its own line, tucked under the
+# product node it feeds; the step between product nodes leaves the next
+# node clear of even the widest label, "g_{i,t}=0".
 
 SCHEMATIC_SIZES = {"n_shared": 2, "n_routed": 4, "top_k": 2}
 # A concrete Top-K_r for the gradient view of 3(e) (0-based).
 GRADIENT_VIEW_SELECTION = (1, 2)
 
-ROW = 0.85  # distance between rows
+ROW = 0.95  # distance between rows
 X_BUS, X_BOX, BOX_WIDTH = 0.9, 1.6, 1.5
-X_PRODUCT, PRODUCT_STEP = 6.6, 0.6
+X_PRODUCT, PRODUCT_STEP = 6.6, 1.15
 SUM_GAP = 2.6  # room between the last product node and the sum
 SUM_WIDTH, OUTPUT_LENGTH = 0.4, 0.9
+# Offset of a gate label's top left corner from its product node's centre.
+GATE_LABEL_SHIFT, GATE_LABEL_DROP = 0.06, 0.2
 
 TIKZ_STYLES = r"""
   >={Stealth[length=4pt]}, line width=0.6pt, font=\small,
@@ -190,13 +194,14 @@ def moe_schematic(
         end = coord(x_sum, y)
         edges.append(edge(routed, f"(p{i}.east)", end, label, where))
         # The gate line rises from the Top-K_r box to the product node;
-        # its label sits below.
+        # its label hangs right of the line, just under the node.
         gate_start = f"(topk.north -| {x_p:.2f},0)"
         gate_line = edge(f"gate, {style(on)}", gate_start, f"(p{i}.south)")
         edges.append(gate_line)
         gate = f"g_{{{i},t}}" + ("" if on else "{=}0")
-        at = coord(x_p + 0.05, y - 0.45)
-        nodes.append(node("lab, anchor=west", f"g{i}", at, f"${gate}$"))
+        at = coord(x_p + GATE_LABEL_SHIFT, y - GATE_LABEL_DROP)
+        gate_label = "lab, anchor=north west"
+        nodes.append(node(gate_label, f"g{i}", at, f"${gate}$"))
 
     # Router: affinities, softmax, Top-K_r (as wide as the row of product
     # nodes).
@@ -270,16 +275,32 @@ print(f"gradient view: Top-K_r = experts {view_selected}")
 # %% 3(b)-(d) The messages of sum and product nodes, derived
 # A node v_a sends each parent p the message vbar_a dv_a/dp (the parent
 # adds up what its children send: that sum is the adjoint of 3(b)). sympy
-# takes the local derivatives.
+# takes the local derivatives. The template gets their LaTeX; the
+# printout shows them as plain text, the adjoint named vbar_a.
 c, d, adjoint = sympy.symbols(r"c d \bar{v}_a")
+plain = {adjoint: sympy.Symbol("vbar_a")}
+MESSAGE_COLUMNS = {"node": 9, "v_a": 7, "parent p": 10, "dv_a/dp": 9}
+
+
+def message_row(cells: Sequence[object]) -> str:
+    """One row of the printed table: fixed-width columns, then the
+    message."""
+    *fixed, message = (sympy.sstr(cell) for cell in cells)
+    widths = MESSAGE_COLUMNS.values()
+    padded = (f"{cell:<{w}}" for cell, w in zip(fixed, widths, strict=True))
+    return "".join(padded) + message
+
+
+print("vbar_a: the adjoint of node v_a, as in 3(b)")
+print(message_row([*MESSAGE_COLUMNS, "message vbar_a * dv_a/dp"]))
 for node_name, node_value in {"sum": c + d, "product": c * d}.items():
     for parent in (c, d):
         local = sympy.diff(node_value, parent)
         message = adjoint * local
         publish_formula(f"partial_{node_name}_{parent}", local)
         publish_formula(f"message_{node_name}_{parent}", message)
-        line = f"v_a = {node_value}: dv_a/d{parent} = {local}"
-        print(f"{line}, message to {parent}: {message}")
+        cells = (node_name, node_value, parent, local, message.subs(plain))
+        print(message_row(cells))
 
 # %% 3(e) One token through the layer: gradients by the reverse pass
 # A layer as in DeepSeekMoE, only tiny: 2 shared and 8 routed experts,
