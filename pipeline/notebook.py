@@ -121,7 +121,7 @@ def imported_sources() -> list[Path]:
     return sorted(p.relative_to(ROOT) for p in found if p.is_relative_to(sources))
 
 
-def _mark_first_cell_of_each_task(records: list[dict]) -> list[dict]:
+def _mark_task_ranges(records: list[dict]) -> list[dict]:
     """`\\coderef{1(b)}` names the cells of task 1(b), from the first to the last: mark them."""
     tasks = [record["task"] for record in records]
     for index, record in enumerate(records):
@@ -169,33 +169,33 @@ def remove_abandoned_figures(results: Path, saved: set[str]) -> None:
             (publish.FIGURE_DIR / f"{figure}.pdf").unlink(missing_ok=True)
 
 
-def run_notebook(path: Path) -> Path:
-    """Run `path`, write its results and make rule; return the results file."""
+def run_notebook(path: Path) -> dict:
+    """Run `path`, write its results and make rule; return the results."""
     path = path.resolve()
     cells = split_cells(path.read_text(encoding="utf-8"))
     values = run_cells(path, cells)
-    for module in [path, *(ROOT / p for p in imported_sources())]:
+    sources = imported_sources()
+    for module in [path, *(ROOT / p for p in sources)]:
         check_printable(module, cells if module == path else [])
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     results = RESULTS_DIR / f"{path.stem}.json"
     remove_abandoned_figures(results, {figure for cell in cells for figure in cell.figures})
-    modules = [p for p in imported_sources() if p.as_posix() not in PLUMBING and p != path.relative_to(ROOT)]
+    modules = [p for p in sources if p.as_posix() not in PLUMBING and p != path.relative_to(ROOT)]
     record = {
         "notebook": path.relative_to(ROOT).as_posix(),
         "values": values,
-        "cells": _mark_first_cell_of_each_task([cell.as_record() for cell in cells]),
+        "cells": _mark_task_ranges([cell.as_record() for cell in cells]),
         "modules": [
             {"path": p.as_posix(), "code": highlight((ROOT / p).read_text(encoding="utf-8"))} for p in modules
         ],
     }
     _write_atomically(results, json.dumps(record, indent=1, sort_keys=True) + "\n")
-    target = results.relative_to(ROOT)
-    prerequisites = " ".join(str(p) for p in imported_sources())
+    prerequisites = " ".join(str(p) for p in sources)
     _write_atomically(
         results.with_suffix(".d"),
-        f"{target}: {prerequisites}\n" + "".join(f"{p}:\n" for p in imported_sources()),
+        f"{results.relative_to(ROOT)}: {prerequisites}\n" + "".join(f"{p}:\n" for p in sources),
     )
-    return results
+    return record
 
 
 def main(argv: list[str]) -> int:
@@ -204,12 +204,11 @@ def main(argv: list[str]) -> int:
         return 2
     start = time.perf_counter()
     try:
-        results = run_notebook(Path(argv[0]))
+        record = run_notebook(Path(argv[0]))
     except NotebookError as error:
         print(f"error: {error}", file=sys.stderr)
         print(BUILD_FAILED, file=sys.stderr)
         return 1
-    record = json.loads(results.read_text(encoding="utf-8"))
     figures = sum(len(cell["figures"]) for cell in record["cells"])
     print(
         f"[notebook] {argv[0]}: {len(record['cells'])} cells, {figures} figures, "
