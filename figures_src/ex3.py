@@ -443,7 +443,7 @@ def norm_rows(
 
 
 def latex_cell(value: float | None) -> str:
-    return "--" if value is None else format_number(value)
+    return "--" if value is None else format_number(value, trailing_zeros=True)
 
 
 def gradient_table(rows: dict[str, list[Row]]) -> str:

@@ -103,11 +103,12 @@ def escape_text(text: str) -> str:
     return "".join(_LIGATURE_BREAKERS.get(char, char) for char in escaped)
 
 
-def format_number(value: numbers.Real, digits: int = 3) -> str:
+def format_number(value: numbers.Real, digits: int = 3, trailing_zeros: bool = False) -> str:
     """LaTeX for `value`, rounded to `digits` significant digits.
 
     Integers (and floats that are whole numbers below a million) print in full with
     grouped thousands; other values print like %g, with a power of ten written out.
+    `trailing_zeros` keeps them (0.920 rather than 0.92), for columns of a table.
     The result works in text and in math mode.
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -117,7 +118,7 @@ def format_number(value: numbers.Real, digits: int = 3) -> str:
     if isinstance(value, numbers.Integral) or (float(value).is_integer() and abs(value) < 1e6):
         body = f"{int(value):,}".replace(",", "{,}")
     else:
-        body = f"{float(value):.{digits}g}"
+        body = f"{float(value):{'#' if trailing_zeros else ''}.{digits}g}".replace(".e", "e").rstrip(".")
         if "e" in body:
             mantissa, exponent = body.split("e")
             body = rf"{mantissa}\times 10^{{{int(exponent)}}}"

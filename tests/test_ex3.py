@@ -269,11 +269,11 @@ def test_gradient_table_formats_every_number_once(ex3: dict) -> None:
     assert len(rows) == n_shared + n_routed
     for i, row in enumerate(rows[n_shared:]):
         cells = [c.strip() for c in row.removesuffix(r"\\").split("&")]
-        expected = [format_number(ex3["scores"][i])]
+        expected = [format_number(ex3["scores"][i], trailing_zeros=True)]
         for gating in ("topk", "dense"):
             expected += [
-                format_number(ex3[f"norms_{gating}_routed"][i]),
-                format_number(ex3[f"norms_{gating}_centroids"][i]),
+                format_number(ex3[f"norms_{gating}_routed"][i], trailing_zeros=True),
+                format_number(ex3[f"norms_{gating}_centroids"][i], trailing_zeros=True),
             ]
         assert [cells[1], *cells[3:]] == expected
         chosen = i + 1 in ex3["selected_experts"]

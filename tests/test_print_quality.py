@@ -146,6 +146,20 @@ def test_numbers_have_three_significant_digits(value: float, expected: str) -> N
     assert format_number(value) == expected
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (0.92, "0.920"),
+        (0.0434, "0.0434"),
+        (2.0e-5, r"\ensuremath{2.00\times 10^{-5}}"),
+        (7.0, "7"),
+        (12.5, "12.5"),
+    ],
+)
+def test_table_columns_can_keep_trailing_zeros(value: float, expected: str) -> None:
+    assert format_number(value, trailing_zeros=True) == expected
+
+
 def page_texts(pdf: Path) -> list[str]:
     """Each page's text (pdftotext separates pages with form feeds)."""
     return run("pdftotext", "-layout", str(pdf), "-").split("\f")
