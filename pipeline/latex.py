@@ -58,6 +58,7 @@ def _passes(build_dir: Path, main: str, env: dict, fmt: str | None) -> subproces
             return None
         if done.returncode != 0 or [p.read_bytes() if p.exists() else None for p in tracked] == before:
             return done
+    print(f"warning: references still moved after {MAX_PASSES} passes; pages may be off", file=sys.stderr)
     return done
 
 
