@@ -289,6 +289,13 @@ X_random = features_in(random_basis)
 # adding them loses (almost) nothing.
 recovered = feature_basis @ (feature_basis.T @ (X_orthogonal + E))
 recovery_error = relative_difference(recovered, X_orthogonal)
+# The error is P_V E (P_V X = X): since V lies in the complement of E's
+# principal subspace, it is the part of E's residual there that falls
+# into V. A V drawn at random in the complement would hold about
+# dim / (p - dim) of the residual's energy.
+residual = complement @ (complement.T @ E)
+residual_energy = np.sum(residual**2) / np.sum(E**2)
+share_in_v = np.sum((feature_basis.T @ E) ** 2) / np.sum(residual**2)
 # Principal angles between E's subspace and the random one: the mean cos^2
 # is dim/p in expectation.
 cosines = np.linalg.svd(position_basis.T @ random_basis, compute_uv=False)
@@ -300,6 +307,13 @@ report(
     "features orthogonal to E: relative score difference",
 )
 report("recovery_error", recovery_error, "  relative error of recovered X")
+report("residual_energy", residual_energy, "  E's residual / |E|_F^2")
+report("residual_share_in_v", share_in_v, "  share of the residual in V")
+report(
+    "expected_share_in_v",
+    rank_99 / (DIM - rank_99),
+    "  expected for a random V: dim/(p - dim)",
+)
 report(
     "difference_random",
     score_difference(X_random),

@@ -70,18 +70,22 @@ difference_a = max(
     max_abs_difference(W_V @ (D @ Z), D_V @ Z),
 )
 
-# The factorisation is not identifiable: any invertible A (here a random
-# one) gives another pair (W^K A, A^{-1} D) with the same product, so
-# training has a continuum of equivalent optima, and the extra p^2
-# parameters express nothing new.
+# The factorisation is not identifiable: D is shared by keys and values,
+# so any invertible A (here a random one) gives another triple
+# (W^K A, W^V A, A^{-1} D) with the same products W^K D and W^V D: a
+# p^2-dimensional family of equivalent optima.
 A = np.eye(p) + gaussian(rng, p, p)
-W_K_A, A_inv_D = W_K @ A, np.linalg.solve(A, D)
-difference_reparametrised = max_abs_difference(W_K_A @ A_inv_D, D_K)
+A_inv_D = np.linalg.solve(A, D)
+difference_reparametrised = max(
+    max_abs_difference((W_K @ A) @ A_inv_D, D_K),
+    max_abs_difference((W_V @ A) @ A_inv_D, D_V),
+)
 
 rank_WD = np.linalg.matrix_rank(D_K)
 print(f"p = {p}, l = {ell}, {n_tokens} latents: rank(W^K D) = {rank_WD}")
 print(f"max |W^K (D z) - (W^K D) z| (keys, values): {difference_a:.3g}")
-print(f"max |(W^K A)(A^-1 D) - W^K D|: {difference_reparametrised:.3g}")
+reparametrised = f"{difference_reparametrised:.3g}"
+print(f"max |(W A)(A^-1 D) - W D| (W = W^K, W^V): {reparametrised}")
 publish("a_p", p)
 publish("a_l", ell)
 publish("a_tokens", n_tokens)
@@ -147,10 +151,10 @@ for size in SIZES:
 
 # %% 2(b) Synthetic inputs and the PCA optimum
 # Objective: min over C, D of (1/n) sum_t ||x_t - D C x_t||^2, a linear
-# autoencoder. Its optimum (Eckart-Young) is D = U_l, C = U_l^T with U_l the
-# top-l eigenvectors of the second-moment matrix S = (1/n) sum_t x_t x_t^T;
-# the error is the sum of the discarded eigenvalues. We check this on seeded
-# inputs with a decaying spectrum.
+# autoencoder. Its optimum (Eckart-Young applied to S^{1/2}) is D = U_l,
+# C = U_l^T with U_l the top-l eigenvectors of the second-moment matrix
+# S = (1/n) sum_t x_t x_t^T; the error is the sum of the discarded
+# eigenvalues. We check this on seeded inputs with a decaying spectrum.
 P_B, N_B, SPECTRUM_SCALE, SEED_B = 64, 4000, 10.0, 2
 X = synthetic_inputs(P_B, N_B, SPECTRUM_SCALE, SEED_B)
 S = X @ X.T / N_B
@@ -310,7 +314,7 @@ save_figure(fig, "ex2-pca")
 # inputs have rank p. And z_t = (D^K)^+ k_t recovers the latent exactly:
 # k_t and z_t carry the same information.
 rng = np.random.default_rng(22)
-P_C, L_C, HEADS, N_C = 256, 32, 8, 512
+P_C, L_C, HEADS, N_C = 256, 64, 8, 512
 C = gaussian(rng, L_C, P_C)
 D_K, D_V = gaussian(rng, P_C, L_C), gaussian(rng, P_C, L_C)
 X_c = rng.standard_normal((P_C, N_C))
@@ -350,17 +354,22 @@ ax.set_ylabel(r"singular value $s_i$")
 ax.legend(frameon=False)
 save_figure(fig, "ex2-rank")
 
-# %% 2(c) Absorbing D^K and D^V: attention straight on the latent cache
-# Per head h: q_h^T (D^K_h z_t) = ((D^K_h)^T q_h)^T z_t and
-# W^O_h sum_t a_t D^V_h z_t = (W^O_h D^V_h) sum_t a_t z_t. At inference the
-# query is mapped once into the latent space, scores and weighted sums use
-# the cached z_t directly, and no k_t or v_t is ever formed.
+# %% 2(c) Attention straight on the latents: D^K, D^V absorbed
+# Per head h, with q_h = W^Q_h x:
+#   q_h^T (D^K_h z_t) = ((D^K_h)^T W^Q_h x)^T z_t,
+#   W^O_h sum_t a_t D^V_h z_t = (W^O_h D^V_h) sum_t a_t z_t.
+# So decompressed MLA is multi-head attention run directly on the cached
+# z_t, with an l x p query map and a p x l output map per head; both are
+# products of rank <= d_h: a low-rank parameterisation, no new power.
 d_head = P_C // HEADS
 # the rows of q, k and v that belong to each head
 head_rows = np.split(np.arange(P_C), HEADS)
 W_Q, W_O = gaussian(rng, P_C, P_C), gaussian(rng, P_C, P_C)
 # 16 new tokens attending to the cache
-queries = W_Q @ rng.standard_normal((P_C, 16))
+inputs = rng.standard_normal((P_C, 16))
+# per head: (D^K_h)^T W^Q_h (l x p) and W^O_h D^V_h (p x l)
+latent_query_maps = [D_K[h].T @ W_Q[h] for h in head_rows]
+latent_output_maps = [W_O[:, h] @ D_V[h] for h in head_rows]
 
 
 def softmax(scores: Array) -> Array:
@@ -369,9 +378,9 @@ def softmax(scores: Array) -> Array:
     return weights / weights.sum(axis=0)
 
 
-def attention_decompressed(queries: Array, Z: Array) -> Array:
+def attention_decompressed(inputs: Array, Z: Array) -> Array:
     """Multi-head attention on keys and values decompressed to p dims."""
-    keys, values = D_K @ Z, D_V @ Z
+    queries, keys, values = W_Q @ inputs, D_K @ Z, D_V @ Z
     heads = []
     for h in head_rows:
         weights = softmax(keys[h].T @ queries[h] / np.sqrt(d_head))
@@ -379,31 +388,36 @@ def attention_decompressed(queries: Array, Z: Array) -> Array:
     return W_O @ np.vstack(heads)
 
 
-def attention_absorbed(queries: Array, Z: Array) -> Array:
-    """The same attention computed on the l-dimensional latents only."""
-    output = np.zeros((P_C, queries.shape[1]))
-    for h in head_rows:
-        # (D^K_h)^T q_h: l numbers per query
-        latent_queries = D_K[h].T @ queries[h]
-        weights = softmax(Z.T @ latent_queries / np.sqrt(d_head))
-        # W^O_h D^V_h could be precomputed once
-        output += (W_O[:, h] @ D_V[h]) @ (Z @ weights)
+def attention_on_latents(inputs: Array, Z: Array) -> Array:
+    """Multi-head attention on the l-dimensional latents only: one
+    query map and one output map per head, no k_t or v_t formed."""
+    output = np.zeros((P_C, inputs.shape[1]))
+    maps = zip(latent_query_maps, latent_output_maps, strict=True)
+    for query_map, output_map in maps:
+        weights = softmax(Z.T @ (query_map @ inputs) / np.sqrt(d_head))
+        output += output_map @ (Z @ weights)
     return output
 
 
 difference_absorbed = max_abs_difference(
-    attention_decompressed(queries, Z_c),
-    attention_absorbed(queries, Z_c),
+    attention_decompressed(inputs, Z_c),
+    attention_on_latents(inputs, Z_c),
 )
+query_map_ranks = [int(np.linalg.matrix_rank(m)) for m in latent_query_maps]
 print(f"{HEADS} heads, absorbed vs decompressed: {difference_absorbed:.3g}")
+print(f"ranks of the {L_C} x {P_C} query maps (D^K_h)^T W^Q_h:")
+print(f"  {sorted(set(query_map_ranks))} (d_h = {d_head}, l = {L_C})")
 publish("c_heads", HEADS)
+publish("c_head_dim", d_head)
+publish("c_query_map_ranks", query_map_ranks)
 publish("c_difference_absorbed", difference_absorbed)
 
 # %% 2(c) Cache size and cost of one score
 # Standard attention caches k_t and v_t (2p numbers per token and layer),
-# MLA only z_t (l). A score q^T k_t costs p l + p multiply-adds if
-# k_t = D^K z_t is decompressed on the fly, but only l with D^K absorbed
-# (plus p l once per query for (D^K)^T q).
+# MLA only z_t (l). With a single head (H = 1, as in the sheet), a score
+# q^T k_t costs p l + p multiply-adds if k_t = D^K z_t is decompressed on
+# the fly, but only l with D^K absorbed (plus p l once per query for
+# (D^K)^T q). With H heads: H l against the same p l + p.
 rows_c: list[Row] = [
     (
         r"cache per token and layer, MHA ($\mathbf{k}_t, \mathbf{v}_t$)",
@@ -417,12 +431,12 @@ rows_c: list[Row] = [
     ),
     ("reduction", "$2p/l$", lambda p, ell: 2 * p / ell),
     (
-        "multiply-adds per score, keys decompressed",
+        r"multiply-adds per score ($H = 1$), $\hat{\mathbf{k}}_t$ formed",
         "$pl + p$",
         lambda p, ell: p * ell + p,
     ),
     (
-        r"multiply-adds per score, $D^K$ absorbed",
+        r"multiply-adds per score ($H = 1$), $D^K$ absorbed",
         "$l$",
         lambda p, ell: ell,
     ),
@@ -434,4 +448,4 @@ for p_, ell_ in SIZES:
     print(f"p = {p_}, l = {ell_}:")
     print(f"  cache per token and layer: {cache} ({fewer:.3g} times fewer)")
     scores = f"decompressed {p_ * ell_ + p_:,}, absorbed {ell_:,}"
-    print(f"  multiply-adds per score: {scores}")
+    print(f"  multiply-adds per score, one head: {scores}")

@@ -181,6 +181,11 @@ def expected(E: np.ndarray, ex1: dict, sweep: dict[str, float]) -> dict[str, flo
         "difference_random": score_difference(X_rand),
         # P_V(X + E) - X = P_V E, since X lies in V.
         "recovery_error": np.linalg.norm(feature_basis @ (feature_basis.T @ E)) / np.linalg.norm(X_orth),
+        # That error, P_V E, is the part of E's residual that falls into V.
+        "residual_energy": np.sum(singular_values[rank:] ** 2) / np.sum(singular_values**2),
+        "residual_share_in_v": np.linalg.norm(feature_basis.T @ E) ** 2
+        / (np.linalg.norm(E) ** 2 - np.linalg.norm(left[:, :rank].T @ E) ** 2),
+        "expected_share_in_v": rank / (P - rank),
         **{name: value for name, value in sweep.items() if name in ex1},
     }
 

@@ -86,6 +86,7 @@ def test_every_quoted_number_is_printed_by_its_task(ex2: dict, outputs: dict[str
             f"rank of the inputs {ex2['c_rank_inputs']}, of the keys D^K z_t {ex2['c_rank_keys']}",
             g3(ex2["c_difference_recovered"]),
             f"{ex2['c_heads']} heads, absorbed vs decompressed: {g3(ex2['c_difference_absorbed'])}",
+            f"{sorted(set(ex2['c_query_map_ranks']))} (d_h = {ex2['c_head_dim']}, l = {ex2['c_l']})",
             *(f"({g3(r)} times fewer)" for r in ex2["c_cache_reductions"]),
         ],
     }
@@ -116,9 +117,34 @@ def test_product_is_one_low_rank_matrix_and_every_mla_is_a_variant() -> None:
     pad = np.zeros((p, p - ell))
     assert np.array_equal(np.hstack([D_K, pad]) @ shared, D_K)
     assert np.array_equal(np.hstack([D_V, pad]) @ shared, D_V)
-    # Non-identifiable: (W^K A, A^{-1} D) has the same product.
+    # Non-identifiable: D is shared, so (W^K A, W^V A, A^{-1} D) keeps both products.
+    W_V = rng.standard_normal((p, p))
     A = np.eye(p) + rng.standard_normal((p, p)) / np.sqrt(p)
-    assert np.allclose((W_K @ A) @ np.linalg.inv(A) @ D, W_K @ D)
+    A_inv_D = np.linalg.inv(A) @ D
+    assert np.allclose((W_K @ A) @ A_inv_D, W_K @ D)
+    assert np.allclose((W_V @ A) @ A_inv_D, W_V @ D)
+
+
+def test_all_extra_parameters_are_redundant() -> None:
+    """The Jacobian of (D, W^K, W^V) -> (W^K D, W^V D) has full rank 2pl, so the equivalent
+    parameters form a set of dimension pl + 2p^2 - 2pl = 2p^2 - pl, the variant's extra count."""
+    rng = np.random.default_rng(4)
+    p, ell = 7, 3
+    W_K, W_V, D = rng.standard_normal((p, p)), rng.standard_normal((p, p)), rng.standard_normal((p, ell))
+    eye_p = np.eye(p)
+    # Row-major vec: d(W D) = (I kron D^T) dW + (W kron I) dD.
+    dD = [np.kron(W, np.eye(ell)) for W in (W_K, W_V)]
+    dW = np.kron(eye_p, D.T)
+    zeros = np.zeros_like(dW)
+    jacobian = np.block([[dD[0], dW, zeros], [dD[1], zeros, dW]])
+    assert jacobian.shape == (2 * p * ell, p * ell + 2 * p**2)
+    # Finite differences confirm the linearisation.
+    step = rng.standard_normal(jacobian.shape[1]) * 1e-6
+    sD, sK, sV = step[: p * ell].reshape(p, ell), *step[p * ell :].reshape(2, p, p)
+    change = np.concatenate([((W + sW) @ (D + sD) - W @ D).ravel() for W, sW in [(W_K, sK), (W_V, sV)]])
+    assert np.allclose(change, jacobian @ step, atol=1e-10)
+    nullity = jacobian.shape[1] - np.linalg.matrix_rank(jacobian)
+    assert nullity == 2 * p**2 - p * ell == (2 * p * ell + 2 * p**2) - 3 * p * ell
 
 
 def test_2a_check_values(ex2: dict, pdf_text: str) -> None:
@@ -132,6 +158,9 @@ def test_2a_check_values(ex2: dict, pdf_text: str) -> None:
         f"differ by at most {printed(ex2['a_difference'])}",
         f"rank(W K D) = {printed(ex2['a_rank_WD'])}",
         f"changes the product by at most {printed(ex2['a_difference_reparametrised'])}",
+        "(W K A, W V A, A−1 D) gives the same products",
+        "family of equivalent optima",
+        "(2p2 − pl)-dimensional set: all the extra parameters of Table",
     )
 
 
@@ -204,6 +233,31 @@ def test_no_random_or_trained_pair_beats_pca(ex2: dict, optimum: dict, pdf_text:
     )
 
 
+def test_eckart_young_on_square_root_and_uniqueness_needs_nonsingular_s(pdf_text: str) -> None:
+    """L(C, D) = ||(I - DC) S^{1/2}||_F^2; with n < p (singular S) a different DC is as good."""
+    rng = np.random.default_rng(5)
+    p, ell, n = 10, 3, 6
+    X = rng.standard_normal((p, n))
+    S = X @ X.T / n
+    eigenvalues, U = np.linalg.eigh(S)
+    root = U @ np.diag(np.sqrt(np.clip(eigenvalues, 0, None))) @ U.T
+    C, D = rng.standard_normal((ell, p)), rng.standard_normal((p, ell))
+    loss = np.mean(np.sum((X - D @ C @ X) ** 2, axis=0))
+    assert np.isclose(loss, np.linalg.norm((np.eye(p) - D @ C) @ root) ** 2)
+    U_l = U[:, ::-1][:, :ell]
+    null = U[:, :1]  # an eigenvector of the eigenvalue 0 (rank S = n < p)
+    assert eigenvalues[0] < 1e-12 < eigenvalues[p - n]
+    other_C = U_l.T + rng.standard_normal((ell, 1)) @ null.T  # differs on null(S) only
+    assert not np.allclose(U_l @ other_C, U_l @ U_l.T)
+    error = np.mean(np.sum((X - U_l @ U_l.T @ X) ** 2, axis=0))
+    assert np.isclose(np.mean(np.sum((X - U_l @ other_C @ X) ** 2, axis=0)), error)
+    assert_printed(
+        pdf_text,
+        "Eckart–Young applied to S 1/2",
+        "if λl > λl+1 and S is nonsingular; otherwise DC is arbitrary on the null space of S",
+    )
+
+
 def test_random_compression_with_least_squares_decoder_is_worse(optimum: dict) -> None:
     """A second decoder fit (lstsq on the data, not the moment formula) never beats PCA."""
     X, rng = optimum["X"], np.random.default_rng(1)
@@ -247,8 +301,21 @@ def test_absorbed_attention_equals_decompressed_attention() -> None:
     assert np.allclose(absorbed, decompressed)
 
 
+def test_decompressing_restricts_the_latent_query_maps_to_rank_d_h() -> None:
+    """(D^K_h)^T W^Q_h is an l x p map of rank d_h < l: fewer parameters when d_h(p + l) < pl."""
+    rng = np.random.default_rng(6)
+    p, ell, d = 48, 12, 4
+    maps = rng.standard_normal((d, ell)).T @ rng.standard_normal((d, p))
+    singular = np.linalg.svd(maps, compute_uv=False)
+    assert maps.shape == (ell, p) and singular[d - 1] > 1e-8 * singular[0] > singular[d]
+    assert d * (p + ell) < p * ell
+
+
 def test_2c_check_values(ex2: dict, pdf_text: str) -> None:
     assert ex2["c_rank_keys"] == ex2["c_l"] < ex2["c_rank_inputs"] == ex2["c_p"]
+    head_dim = ex2["c_p"] // ex2["c_heads"]
+    assert ex2["c_head_dim"] == head_dim < ex2["c_l"]
+    assert ex2["c_query_map_ranks"] == [head_dim] * ex2["c_heads"]
     assert 0 <= ex2["c_difference_recovered"] < ROUND_OFF
     assert 0 <= ex2["c_difference_absorbed"] < ROUND_OFF
     assert_printed(
@@ -259,7 +326,13 @@ def test_2c_check_values(ex2: dict, pdf_text: str) -> None:
         f"zt to within {printed(ex2['c_difference_recovered'])}",
         f"With H = {printed(ex2['c_heads'])} heads",
         f"decompressed computation to within {printed(ex2['c_difference_absorbed'])}",
+        f"every latent query map has rank dh = {printed(head_dim)} < l",
+        "So k̂t holds no more information than zt",
+        "a restriction, not extra flexibility",
+        "with H heads, Hl instead of pl + p",
     )
+    assert "flexibility in training" not in pdf_text
+    assert "data-processing" not in pdf_text
 
 
 def test_2c_cache_table(ex2: dict, pdf_text: str) -> None:
@@ -268,3 +341,6 @@ def test_2c_cache_table(ex2: dict, pdf_text: str) -> None:
     assert_printed(pdf_text, f"({printed(reductions[0])} and {printed(reductions[1])} times fewer")
     for p, ell in SIZES:
         assert_printed(pdf_text, *(printed(value) for value in [2 * p, ell, 2 * p / ell, p * ell + p]))
+    # Both score rows count a single head, as the caption says.
+    assert_printed(pdf_text, "a single head: H = 1)")
+    assert pdf_text.count("multiply-adds per score (H = 1)") == 2
