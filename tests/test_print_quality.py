@@ -190,3 +190,27 @@ def test_tables_are_kept_with_their_captions() -> None:
         text = template.read_text(encoding="utf-8")
         outside = re.sub(r"\\begin\{tablehere\}.*?\\end\{tablehere\}", "", text, flags=re.DOTALL)
         assert r"\captionof{table}" not in outside, f"{template.name}: a table caption outside tablehere"
+
+
+def test_appendix_pages_that_start_inside_a_cell_say_which(built_pdf: Path) -> None:
+    pages = page_texts(built_pdf)
+    first = next(
+        i for i, page in enumerate(pages) if re.search(r"^A {2,}Code and output", page, re.MULTILINE)
+    )
+    open_item = None
+    for number, page in enumerate(pages[first:], start=first + 1):
+        lines = [line.strip() for line in page.splitlines() if line.strip()]
+        if not lines:
+            continue
+        continued = re.fullmatch(r"(.+) \(continued\)", lines[0])
+        body = lines[1:] if continued else lines
+        fresh = re.match(r"(Cell [A-C]\.\d+|[A-C] +Code and output|Module |Saved )", body[0])
+        assert bool(continued) != bool(fresh), f"p. {number} starts with {body[0]!r}"
+        if continued:
+            assert continued.group(1) == open_item, (
+                f"p. {number} continues {continued.group(1)}, not {open_item}"
+            )
+        for line in body:
+            header = re.match(r"Cell ([A-C]\.\d+)|Module (\S+),", line)
+            if header:
+                open_item = f"Cell {header.group(1)}" if header.group(1) else header.group(2)
