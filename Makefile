@@ -67,7 +67,7 @@ $(CODE_STYLE): pipeline/listing.py $(PYTHON_READY)
 	@$(PY) -m pipeline.listing style $@.partial && mv $@.partial $@
 
 report/code/%-code.pdf: report/results/%.json $(CODE_STYLE) templates/standalone/code-pages.tex \
-		pipeline/listing.py pipeline/render.py pipeline/texify.py $(TEX_READY)
+		figures_src/page.py pipeline/listing.py pipeline/render.py pipeline/texify.py $(TEX_READY)
 	@mkdir -p $(@D)
 	@$(PY) -m pipeline.listing pages $<
 
