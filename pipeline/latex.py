@@ -39,9 +39,10 @@ FORMAT_TROUBLE = re.compile(r"^---!|Fatal format file error|can't find the forma
 PDFLATEX = ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error"]
 
 
-def _run(command: list[str], build_dir: Path, env: dict) -> subprocess.CompletedProcess:
+def run_tex(command: list[str], cwd: Path, env: dict) -> subprocess.CompletedProcess:
+    """Run a TeX program with no standard input (it can never wait at a prompt)."""
     return subprocess.run(
-        command, cwd=build_dir, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
+        command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
     )
 
 
@@ -50,14 +51,20 @@ def _passes(build_dir: Path, main: str, env: dict, fmt: str | None) -> subproces
     and .out (references, page numbers, bookmarks) stop changing; None if the format
     does not load."""
     tracked = [build_dir / f"{main}.aux", build_dir / f"{main}.out"]
+
+    def state() -> list[bytes | None]:
+        return [p.read_bytes() if p.exists() else None for p in tracked]
+
     start_from = [f"-fmt={fmt}"] if fmt else []
+    before = state()
     for _ in range(MAX_PASSES):
-        before = [p.read_bytes() if p.exists() else None for p in tracked]
-        done = _run([*PDFLATEX, *start_from, f"{main}.tex"], build_dir, env)
+        done = run_tex([*PDFLATEX, *start_from, f"{main}.tex"], build_dir, env)
         if done.returncode != 0 and fmt and FORMAT_TROUBLE.search(done.stdout):
             return None
-        if done.returncode != 0 or [p.read_bytes() if p.exists() else None for p in tracked] == before:
+        after = state()
+        if done.returncode != 0 or after == before:
             return done
+        before = after
     print(f"warning: references still moved after {MAX_PASSES} passes; pages may be off", file=sys.stderr)
     return done
 
@@ -65,7 +72,7 @@ def _passes(build_dir: Path, main: str, env: dict, fmt: str | None) -> subproces
 def _latexmk(build_dir: Path, main: str, env: dict) -> subprocess.CompletedProcess:
     """The plain route: latexmk loads the preamble itself and decides the passes."""
     pdflatex = " ".join(PDFLATEX[:2]) + " %O %S"
-    return _run(
+    return run_tex(
         ["latexmk", "-pdf", "-silent", *PDFLATEX[2:], f"-pdflatex={pdflatex}", f"{main}.tex"], build_dir, env
     )
 

@@ -13,7 +13,6 @@ No shell escape anywhere: the highlighting happens here, in Python.
 
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from pygments import highlight as pygments_highlight
 from pygments.formatters import LatexFormatter
 from pygments.lexers import PythonLexer
 
+from pipeline.latex import PDFLATEX, run_tex
 from pipeline.render import layout_context, template_environment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,16 +65,7 @@ def typeset_code_pages(results: Path) -> Path:
         "FORCE_SOURCE_DATE": "1",
         "max_print_line": "10000",
     }
-    command = ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error"]
-    done = subprocess.run(
-        [*command, "-file-line-error", source.name],
-        cwd=work,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = run_tex([*PDFLATEX, source.name], work, env)
     if done.returncode != 0:
         errors = [line for line in done.stdout.splitlines() if line.startswith(("./", "!"))]
         raise RuntimeError(f"typesetting the code of {name} failed: {errors[:2]} (log: {work / name}.log)")
