@@ -1,109 +1,420 @@
-"""Build report/submission.pdf from the notebooks' results, the config and the templates.
+"""Build report/submission.pdf from the sources, running only the steps whose inputs changed.
 
-    python build.py        (make calls this after the notebooks have run)
+    python build.py             bring everything up to date (what `make` runs)
+    python build.py --figures   rerun every notebook, whatever changed; no LaTeX
+    python build.py --clean     remove everything the build made
 
-The flow, one stage per function:
-  report.toml                       -> load_submission   -> the title block's details
-  report/results/<notebook>.json    -> load_results      -> numbers, formulas, cells
-    + report/code/<notebook>.json                            (+ where its typeset code is)
-  both                              -> template_context  -> one dict for every template
-  templates/*.tex + the context     -> render_templates  -> report/build/*.tex
-  report/build/submission.tex       -> compile_document  -> report/build/submission.pdf
-  that PDF                          -> publish_pdf       -> report/submission.pdf
+The steps, in the one direction the build flows:
+
+  figures_src/exN.py       -- run_notebook -->      report/results/exN.json, report/figures/*
+  report/results/exN.json  -- typeset_code -->      report/code/exN-code.pdf (+ its page map)
+  templates/preamble.tex   -- make_format -->       report/build/preamble-<hash>.fmt
+  report.toml, results, code pages, figures, templates
+                           -- compile_document -->  report/submission.pdf
+
+A step runs only if it is not current: some file it read or wrote last time no longer
+has the content recorded in its stamp (pipeline/stamps.py). The notebooks run side by
+side, one process each, and the preamble format is made beside them. Only a complete,
+successful build replaces report/submission.pdf, in one rename; a failed, interrupted
+or killed build leaves the last good one. One build runs at a time in a checkout: a
+second one waits for it, then does what is left.
 """
 
+import contextlib
+import fcntl
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jinja2
+from pipeline.errors import BuildError, warning
+from pipeline.paths import PROJECT
+from pipeline.stamps import Stamp, forget, read_stamp, snapshot, write_stamp
 
-from pipeline.config import ConfigError, Submission, load_submission
-from pipeline.diagnostics import BUILD_FAILED, template_error_report
-from pipeline.latex import LatexError, compile_document, publish_pdf
-from pipeline.render import layout_context, render_templates
+# Imported where they are needed, so that a build with nothing to do starts in a few
+# milliseconds: Jinja2, Pygments, PyLaTeX and concurrent.futures are not.
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
-ROOT = Path(__file__).resolve().parent
-REPORT = ROOT / "report"
-BUILD_DIR = REPORT / "build"
-RESULTS_DIR = REPORT / "results"
-CODE_DIR = REPORT / "code"
-NOTEBOOKS = ROOT / "figures_src"
+    from pipeline.config import Submission
 
-
-def load_results() -> dict[str, dict]:
-    """Each notebook's results (pipeline/notebook.py) with the page map of its typeset
-    code (pipeline/listing.py), by notebook name."""
-    results = {}
-    for notebook in sorted(NOTEBOOKS.glob("ex*.py")):
-        path = RESULTS_DIR / f"{notebook.stem}.json"
-        if not path.exists():
-            raise FileNotFoundError(f"{path.relative_to(ROOT)} is missing: run `make` to run {notebook.name}")
-        record = json.loads(path.read_text(encoding="utf-8"))
-        pages = CODE_DIR / f"{notebook.stem}.json"
-        if not pages.exists():
-            raise FileNotFoundError(f"{pages.relative_to(ROOT)} is missing: run `make` to typeset the code")
-        record["pages"] = json.loads(pages.read_text(encoding="utf-8"))
-        results[notebook.stem] = record
-    return results
+BUILD_FAILED = "build failed; report/submission.pdf (if any) is the last good one"
+# One BLAS thread per notebook: sums in a fixed order give the same round-off digits
+# on every run, and the notebooks already run side by side.
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+_children: set[subprocess.Popen] = set()  # stopped if the build is interrupted
 
 
-def template_context(submission: Submission, results: dict[str, dict]) -> dict:
-    """What the templates see: `submission`, `page`, each notebook's values by its name
-    (`ex1.some_value`), and `notebooks` with every notebook's cells."""
+def say(line: str, *, error: bool = False) -> None:
+    """Print one line. If nobody reads any more (`make | head -1`), go on building in
+    silence: a closed pipe must not cost the PDF."""
+    stream = sys.stderr if error else sys.stdout
+    try:
+        print(line, file=stream, flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+
+
+def elapsed(start: float) -> str:
+    return f"{time.perf_counter() - start:.2f} s"
+
+
+# --- What each step reads ---------------------------------------------------------
+
+
+def tool_sources() -> list[Path]:
+    """The build's own code: editing it redoes the LaTeX steps (notebooks find their own)."""
+    return [PROJECT.root / "build.py", *sorted(PROJECT.pipeline_dir.glob("*.py"))]
+
+
+def code_inputs(notebook: str) -> list[Path]:
+    return [
+        PROJECT.results_of(notebook),
+        PROJECT.standalone_dir / "code-pages.tex",
+        PROJECT.notebooks_dir / "page.py",
+        *tool_sources(),
+    ]
+
+
+def document_inputs(notebooks: list[str]) -> list[Path]:
+    generated = [
+        path
+        for notebook in notebooks
+        for path in (
+            PROJECT.results_of(notebook),
+            PROJECT.code_pdf_of(notebook),
+            PROJECT.page_map_of(notebook),
+        )
+    ]
+    figures = sorted(PROJECT.figures.glob("*")) if PROJECT.figures.is_dir() else []
+    return [
+        PROJECT.config,
+        *PROJECT.templates(),
+        PROJECT.notebooks_dir / "page.py",
+        *tool_sources(),
+        *generated,
+        *figures,
+    ]
+
+
+def document_settings() -> dict[str, str]:
+    """What the document depends on besides files: its date and the compile route."""
     return {
-        "submission": submission.as_latex(),
-        **layout_context(),
-        "notebooks": results,
-        **{name: record["values"] for name, record in results.items()},
+        "SOURCE_DATE_EPOCH": str(source_date_epoch()),
+        "REPORT_FORMAT": os.environ.get("REPORT_FORMAT", ""),
     }
 
 
 def source_date_epoch() -> int:
     """The date stamped into the PDF: $SOURCE_DATE_EPOCH, else the last commit's, else 0."""
     if "SOURCE_DATE_EPOCH" in os.environ:
-        return int(os.environ["SOURCE_DATE_EPOCH"])
+        given = os.environ["SOURCE_DATE_EPOCH"]
+        if not given.strip().isdigit():
+            raise BuildError(f"SOURCE_DATE_EPOCH must be a whole number of seconds since 1970, got {given!r}")
+        return int(given)
     try:
         commit = subprocess.run(
-            ["git", "log", "-1", "--format=%ct"], cwd=ROOT, capture_output=True, text=True, check=False
+            ["git", "log", "-1", "--format=%ct"],
+            cwd=PROJECT.root,
+            capture_output=True,
+            text=True,
+            check=False,
         )
     except FileNotFoundError:  # no git: a tarball of the project still builds
         return 0
     return int(commit.stdout.strip() or 0)
 
 
-def stage(name: str, start: float, made: str) -> None:
-    print(f"[{name}] {made} ({time.perf_counter() - start:.2f} s)", flush=True)
+def why_run(
+    step: str, inputs: list[Path] | None = None, settings: dict[str, str] | None = None
+) -> str | None:
+    """Why `step` must run (what changed), or None if it is current. `inputs` are the
+    files it would read now; a notebook's are those its stamp lists (it finds its own)."""
+    stamp = read_stamp(PROJECT, step)
+    if stamp is None:
+        return "first run"
+    changed = stamp.changed(PROJECT, inputs, settings)
+    return f"{changed} changed" if changed else None
 
 
-def build() -> None:
+# --- The steps ------------------------------------------------------------------------
+
+
+def run_notebook(notebook: str, reason: str, timeout_minutes: float) -> None:
+    """figures_src/<notebook>.py -> report/results/<notebook>.json and its figures, in a
+    process of its own: a notebook's imports, globals and crashes stay its own. It runs
+    in figures_src/, where Jupyter and VS Code run it too."""
+    step = f"notebook-{notebook}"
+    path = PROJECT.notebooks_dir / f"{notebook}.py"
+    old = read_stamp(PROJECT, step)
+    before = snapshot(PROJECT, [path, *(PROJECT.root / name for name in (old.inputs if old else {}))])
+    say(f"[notebook] {PROJECT.shown(path)}: running ({reason})")
+    forget(PROJECT, step)
+    env = {
+        **os.environ,
+        **ONE_THREAD,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT.root), os.environ.get("PYTHONPATH")])),
+    }
+    command = [sys.executable, "-m", "pipeline.notebook", str(path), "--timeout", str(timeout_minutes * 60)]
+    with subprocess.Popen(
+        command,
+        cwd=PROJECT.notebooks_dir,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        _children.add(process)
+        errors: list[str] = []
+        reader = threading.Thread(target=lambda: errors.extend(process.stderr))
+        reader.start()
+        for line in process.stdout:
+            say(line.rstrip("\n"))
+        reader.join()
+        code = process.wait()
+        _children.discard(process)
+    if code != 0:
+        said = "".join(errors).rstrip()
+        raise (
+            BuildError(f"the notebook stopped (exit code {code})", path) if not said else NotebookFailed(said)
+        )
+    record = json.loads(PROJECT.results_of(notebook).read_text(encoding="utf-8"))
+    inputs = {name: before.get(name, digest) for name, digest in record["reads"].items()}
+    made = [PROJECT.results_of(notebook), *(PROJECT.root / name for name in record["files"])]
+    write_stamp(PROJECT, step, Stamp(inputs=inputs, outputs=snapshot(PROJECT, made)))
+
+
+class NotebookFailed(Exception):
+    """The notebook's own report of what went wrong (already in the error form)."""
+
+
+def typeset_code(notebook: str) -> None:
+    """report/results/<notebook>.json -> report/code/<notebook>-code.pdf and its page map."""
+    reason = why_run(f"code-{notebook}", code_inputs(notebook))
+    if reason is None:
+        return
+    from pipeline.listing import typeset_code_pages  # Pygments and Jinja: only when there is code to typeset
+
     start = time.perf_counter()
-    context = template_context(load_submission(ROOT / "report.toml"), load_results())
-    rendered = render_templates(context, BUILD_DIR)
-    stage("render", start, f"{len(rendered)} templates -> {BUILD_DIR.relative_to(ROOT)}/")
+    before = snapshot(PROJECT, code_inputs(notebook))
+    typeset_code_pages(notebook)
+    made = [PROJECT.code_pdf_of(notebook), PROJECT.page_map_of(notebook)]
+    write_stamp(PROJECT, f"code-{notebook}", Stamp(inputs=before, outputs=snapshot(PROJECT, made)))
+    say(f"[code] {PROJECT.shown(PROJECT.code_pdf_of(notebook))} ({elapsed(start)})")
+
+
+def make_format() -> None:
+    """templates/preamble.tex -> report/build/preamble-<hash>.fmt, if it is not there."""
+    from pipeline.preamble import FormatError, ensure_format
 
     start = time.perf_counter()
-    plain = os.environ.get("REPORT_FORMAT") == "off"  # bypass the preamble format
-    built = compile_document(BUILD_DIR, "submission", source_date_epoch(), plain=plain)
-    publish_pdf(built, REPORT / "submission.pdf")
-    stage("latex", start, "report/submission.pdf")
-
-
-def main() -> int:
     try:
-        build()
-    except jinja2.TemplateError as error:
-        print(f"error: {template_error_report(error)}", file=sys.stderr)
-    except (ConfigError, LatexError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-    else:
+        if ensure_format():
+            say(f"[format] report/build/preamble-*.fmt ({elapsed(start)})")
+    except FormatError as problem:
+        say(f"[format] not made ({problem}); the document will be compiled with latexmk", error=True)
+
+
+def compile_document(
+    notebooks: list[str], reason: str, settings: dict[str, str], format_ready: "Future"
+) -> None:
+    """report.toml + results + code pages + figures + templates -> report/submission.pdf."""
+    from pipeline.config import load_submission
+    from pipeline.latex import compile_document as compile_latex
+    from pipeline.latex import publish_pdf
+    from pipeline.render import layout_context, render_templates
+
+    start = time.perf_counter()
+    before = snapshot(PROJECT, document_inputs(notebooks))
+    context = template_context(load_submission(), load_results(notebooks))
+    rendered = render_templates({**context, **layout_context()}, PROJECT.build)
+    say(f"[render] {len(rendered)} templates -> report/build/ ({reason}, {elapsed(start)})")
+    format_ready.result()  # the document is always compiled from the format (pipeline/preamble.py)
+    start = time.perf_counter()
+    plain = settings["REPORT_FORMAT"] == "off"  # bypass the preamble format
+    built = compile_latex(PROJECT.build, "submission", int(settings["SOURCE_DATE_EPOCH"]), plain=plain)
+    publish_pdf(built, PROJECT.pdf)
+    stamp = Stamp(inputs=before, outputs=snapshot(PROJECT, [PROJECT.pdf]), settings=settings)
+    write_stamp(PROJECT, "document", stamp)
+    say(f"[latex] report/submission.pdf ({elapsed(start)})")
+
+
+def load_results(notebooks: list[str]) -> dict[str, dict]:
+    """Each notebook's results with the page map of its typeset code, by notebook name."""
+    results = {}
+    for notebook in notebooks:
+        record = json.loads(PROJECT.results_of(notebook).read_text(encoding="utf-8"))
+        record["pages"] = json.loads(PROJECT.page_map_of(notebook).read_text(encoding="utf-8"))
+        results[notebook] = record
+    return results
+
+
+def template_context(submission: "Submission", results: dict[str, dict]) -> dict:
+    """What the templates see: `submission`, `exercises` (the exercise templates in their
+    order), each notebook's values by its name (`ex1.some_value`), and `notebooks` with
+    every notebook's cells."""
+    return {
+        "submission": submission.as_latex(),
+        "exercises": PROJECT.exercises(),
+        "notebooks": results,
+        **{name: record["values"] for name, record in results.items()},
+    }
+
+
+# --- Keeping report/ to what the sources make -------------------------------------
+
+
+def remove_leftovers(notebooks: list[str]) -> None:
+    """Delete what no current step made: the results, code pages and figures of a
+    notebook that was deleted or renamed, a figure a notebook no longer saves. What is
+    not there cannot reach the PDF; a template that still uses a deleted notebook's
+    values stops at its line."""
+    keep = {PROJECT.stamps / f"{kind}-{name}.json" for kind in ("notebook", "code") for name in notebooks}
+    keep.add(PROJECT.stamps / "document.json")
+    for stamp in PROJECT.stamps.glob("*.json") if PROJECT.stamps.is_dir() else []:
+        if stamp not in keep:
+            stamp.unlink()
+    made = {PROJECT.results_of(name) for name in notebooks} | {
+        path for name in notebooks for path in (PROJECT.code_pdf_of(name), PROJECT.page_map_of(name))
+    }
+    for name in notebooks:
+        stamp = read_stamp(PROJECT, f"notebook-{name}")
+        made |= {PROJECT.root / output for output in (stamp.outputs if stamp else {})}
+    for folder in (PROJECT.results, PROJECT.code, PROJECT.figures):
+        for path in folder.glob("*") if folder.is_dir() else []:
+            if path.is_file() and path not in made:
+                path.unlink()
+
+
+# --- The build ------------------------------------------------------------------------
+
+
+def build(*, figures_only: bool) -> None:
+    """Bring every step up to date (with `figures_only`, rerun every notebook and stop
+    before LaTeX); raise BuildFailed with every problem found."""
+    for stray in PROJECT.strays():
+        say(
+            warning(
+                stray, None, "ignored: notebooks are figures_src/ex<N>.py and exercises templates/ex<N>.tex"
+            ),
+            error=True,
+        )
+    notebooks = [path.stem for path in PROJECT.notebooks()]
+    remove_leftovers(notebooks)
+    settings = document_settings()
+    to_run = {name: "make figures" if figures_only else why_run(f"notebook-{name}") for name in notebooks}
+    to_run = {name: reason for name, reason in to_run.items() if reason}
+    code_stale = any(why_run(f"code-{name}", code_inputs(name)) for name in notebooks)
+    document_reason = None if figures_only else why_run("document", document_inputs(notebooks), settings)
+    if not (to_run or code_stale or document_reason):
+        say("report/submission.pdf is up to date")
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pipeline.config import load_settings
+
+    timeout = load_settings().cell_timeout_minutes if to_run else 0.0
+
+    def notebook_then_code(name: str) -> None:
+        if name in to_run:
+            run_notebook(name, to_run[name], timeout)
+        typeset_code(name)
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        try:
+            format_ready = None if figures_only else pool.submit(make_format)
+            jobs = [pool.submit(notebook_then_code, name) for name in notebooks]
+            problems = [error for job in jobs if (error := job.exception())]
+        except BaseException:  # Ctrl-C: stop the notebooks now rather than wait for them
+            for child in list(_children):
+                child.terminate()
+            raise
+    remove_leftovers(notebooks)
+    if problems:
+        raise BuildFailed(problems)
+    if not figures_only and (reason := why_run("document", document_inputs(notebooks), settings)):
+        compile_document(notebooks, reason, settings, format_ready)
+
+
+class BuildFailed(Exception):
+    def __init__(self, problems: list[BaseException]) -> None:
+        super().__init__("\n".join(str(problem) for problem in problems))
+        self.problems = problems
+
+
+@contextlib.contextmanager
+def one_build_at_a_time() -> Iterator[None]:
+    """Hold report/.lock while building. A second build in this checkout (a `make` typed
+    while `make watch` runs) waits here, says so, and then does what is left, so two
+    builds never write the same files."""
+    PROJECT.report.mkdir(exist_ok=True)
+    with open(PROJECT.lock, "a+", encoding="utf-8") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "?"
+            say(f"[wait] another build is running in this checkout (process {holder}); waiting for it")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        lock.truncate(0)
+        lock.write(str(os.getpid()))
+        lock.flush()
+        yield
+
+
+def clean() -> None:
+    """Remove everything the build made under report/ (but the lock and .gitignore)."""
+    for path in sorted(PROJECT.report.rglob("*"), reverse=True):
+        if path in (PROJECT.lock, PROJECT.report / ".gitignore"):
+            continue
+        path.rmdir() if path.is_dir() and not path.is_symlink() else path.unlink()
+
+
+def main(argv: list[str]) -> int:
+    options = {"--figures", "--clean"}
+    if len(argv) > 1 or not set(argv) <= options:
+        say("usage: python build.py [--figures | --clean]", error=True)
+        return 2
+    try:
+        with one_build_at_a_time():
+            if argv == ["--clean"]:
+                clean()
+                return 0
+            build(figures_only=argv == ["--figures"])
         return 0
-    print(BUILD_FAILED, file=sys.stderr)
+    except KeyboardInterrupt:
+        say("interrupted; report/submission.pdf (if any) is the last good one", error=True)
+        return 130
+    except BuildFailed as failure:
+        for problem in failure.problems:
+            say(describe(problem), error=True)
+    except Exception as problem:
+        say(describe(problem), error=True)
+    say(BUILD_FAILED, error=True)
     return 1
 
 
+def describe(problem: BaseException) -> str:
+    """One problem in the error form (pipeline/errors.py), whatever step raised it."""
+    if isinstance(problem, ModuleNotFoundError):
+        return str(
+            BuildError(
+                f"{problem}",
+                details=["build.py needs the project's packages: run `make`, which sets them up in .venv"],
+            )
+        )
+    if isinstance(problem, OSError) and problem.filename:
+        return str(BuildError((problem.strerror or str(problem)).lower(), problem.filename))
+    if isinstance(problem, BuildError | NotebookFailed):
+        return str(problem)
+    return f"error: {problem}"
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

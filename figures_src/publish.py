@@ -23,8 +23,9 @@ import sympy
 from sympy.printing.latex import LatexPrinter
 
 from figures_src.page import TEXT_WIDTH_IN
+from pipeline.paths import PROJECT
 
-FIGURE_DIR = Path(__file__).resolve().parent.parent / "report" / "figures"
+FIGURE_DIR = PROJECT.figures
 
 # Figures are drawn at the size they print, in the document's Computer Modern, with
 # fonts embedded as TrueType outlines (fonttype 42) rather than Type 3 bitmaps.
@@ -59,13 +60,15 @@ TIKZ_DOCUMENT = r"""\documentclass[tikz, border=1pt]{standalone}
 \usepackage{amsmath, amssymb}
 \usetikzlibrary{arrows.meta, positioning, calc, fit, backgrounds}
 \pdftrailerid{}
+\pdfsuppressptexinfo=-1
 \begin{document}
 %s
 \end{document}
 """
 
 RESULTS: dict[str, object] = {}
-SAVED_FIGURES: list[str] = []
+SAVED_FIGURES: list[str] = []  # by name, in the order saved
+WRITTEN: list[Path] = []  # every file saved, a figure's TikZ source included
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -130,6 +133,7 @@ def save_figure(fig: plt.Figure, name: str) -> Path:
     os.replace(partial, target)
     plt.close(fig)
     SAVED_FIGURES.append(name)
+    WRITTEN.append(target)
     return target
 
 
@@ -169,4 +173,5 @@ def save_tikz(picture: str, name: str) -> Path:
         shutil.move(Path(scratch) / f"{name}.pdf", partial)
     os.replace(partial, target)
     SAVED_FIGURES.append(name)
+    WRITTEN.extend([source, target])
     return target

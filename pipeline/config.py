@@ -1,16 +1,27 @@
-"""The submission's details, read from report.toml and checked."""
+"""The submission's details and the build's settings, read from report.toml and checked.
 
+Every problem is a BuildError at its line of report.toml: a file that is not UTF-8 or
+not TOML, a table or key the file should not have (with the key it was probably meant
+to be), a value missing, empty or of the wrong type.
+"""
+
+import difflib
 import re
 import sys
 import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 
+from pipeline.errors import BuildError, warning
+from pipeline.paths import PROJECT
 from pipeline.texify import escape_text
 
-
-class ConfigError(Exception):
-    """A problem in report.toml; the message names the file and, where known, the line."""
+# The tables report.toml may have, and the keys each may hold (required ones first).
+SCHEMA = {
+    "submission": ("course", "sheet", "tutorial_group"),
+    "members": ("name", "matriculation"),
+    "build": ("cell_timeout_minutes",),
+}
+REQUIRED = {"submission": SCHEMA["submission"], "members": ("name",), "build": ()}
 
 
 @dataclass(frozen=True)
@@ -39,70 +50,137 @@ class Submission:
         }
 
 
-def _line_of(text: str, pattern: str, occurrence: int = 1) -> int | None:
-    """1-based line of the `occurrence`-th line matching `pattern`, if any."""
-    found = 0
-    for number, line in enumerate(text.splitlines(), start=1):
-        if re.match(pattern, line.strip()):
-            found += 1
-            if found == occurrence:
-                return number
-    return None
+@dataclass(frozen=True)
+class Settings:
+    """How the build runs: the optional [build] table of report.toml."""
+
+    cell_timeout_minutes: float = 10.0
 
 
-def _where(path: Path, line: int | None) -> str:
-    return f"{path}:{line}" if line else str(path)
+class Lines:
+    """Where each table and key of report.toml is written, for errors that name the line."""
+
+    KEY = re.compile(r"\s*([A-Za-z0-9_-]+)\s*=")
+    HEADER = re.compile(r"\s*(\[\[?)\s*([A-Za-z0-9_-]+)\s*\]\]?")
+
+    def __init__(self, text: str) -> None:
+        self.tables: dict[tuple[str, int], int] = {}
+        self.keys: dict[tuple[str, int, str], int] = {}
+        table, index, seen = "", 0, {}
+        for number, line in enumerate(text.splitlines(), start=1):
+            if header := self.HEADER.match(line):
+                table = header.group(2)
+                index = seen[table] = seen.get(table, 0) + 1 if header.group(1) == "[[" else 1
+                self.tables[(table, index)] = number
+            elif key := self.KEY.match(line):
+                self.keys[(table, index, key.group(1))] = number
+
+    def of(self, table: str, index: int = 1, key: str | None = None) -> int | None:
+        """The line of `key` in the index-th `table` (or of the table's header)."""
+        return self.keys.get((table, index, key)) or self.tables.get((table, index))
 
 
-def _text_field(table: dict, key: str, where: str, *, required: bool = True) -> str:
-    value = table.get(key, "")
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str):
-        raise ConfigError(f"{where}: '{key}' must be text, got {type(value).__name__} {value!r}")
-    if required and not value.strip():
-        raise ConfigError(f"{where}: '{key}' is missing or empty")
-    return value.strip()
+def _error(message: str, line: int | None, details: list[str] = ()) -> BuildError:
+    return BuildError(message, PROJECT.config, line, list(details))
 
 
-def load_submission(path: Path) -> Submission:
-    """Read and check report.toml; warn (stderr) when the group is not a pair."""
+def read_config() -> tuple[dict, Lines]:
+    """report.toml's tables, checked against SCHEMA, and where each key is written."""
+    path = PROJECT.config
     if not path.is_file():
-        raise ConfigError(f"{path}: file not found; copy the example from the README and fill in your names")
-    text = path.read_text(encoding="utf-8")
+        raise _error("file not found", None, ["copy the example from the README and fill in your names"])
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise _error(
+            f"not UTF-8 text (byte 0x{raw[error.start]:02X})",
+            line,
+            ["save the file as UTF-8 (every editor can)"],
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        line = re.search(r"at line (\d+)", str(error))
-        raise ConfigError(
-            f"{_where(path, int(line.group(1)) if line else None)}: TOML syntax error: {error}"
-        ) from None
+        found = re.search(r"\(at line (\d+), column \d+\)", str(error))
+        message = str(error).replace(found.group(0), "").strip() if found else str(error)
+        raise _error(f"TOML syntax error: {message}", int(found.group(1)) if found else None) from None
+    lines = Lines(text)
+    for table, value in data.items():
+        if table not in SCHEMA:
+            raise _unknown(table, SCHEMA, "a table", lines.of(table) or lines.keys.get(("", 0, table)))
+        entries = value if isinstance(value, list) else [value]
+        for index, entry in enumerate(entries, start=1):
+            if not isinstance(entry, dict):
+                raise _error(
+                    f"'{table}' must be a table [{table}]",
+                    lines.of(table, index) or lines.keys.get(("", 0, table)),
+                )
+            for key in entry:
+                if key not in SCHEMA[table]:
+                    raise _unknown(key, SCHEMA[table], f"a key of [{table}]", lines.of(table, index, key))
+    return data, lines
 
+
+def _unknown(name: str, known: tuple[str, ...] | dict, what: str, line: int | None) -> BuildError:
+    guess = difflib.get_close_matches(name, list(known), n=1)
+    details = [f"did you mean '{guess[0]}'?" if guess else "", f"{what} is one of: {', '.join(known)}"]
+    return _error(f"unknown {what.split(' ', 1)[1]} '{name}'", line, details)
+
+
+def _text(entry: dict, key: str, line: int | None, *, required: bool) -> str:
+    value = entry.get(key, "")
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise _error(f"'{key}' must be text, got {type(value).__name__} {value!r}", line)
+    if required and not value.strip():
+        raise _error(f"'{key}' is missing or empty", line)
+    return value.strip()
+
+
+def load_submission() -> Submission:
+    """The title block's details; a warning (stderr) when the group is not a pair."""
+    data, lines = read_config()
     submission = data.get("submission")
-    if not isinstance(submission, dict):
-        raise ConfigError(f"{path}: the table [submission] is missing")
-    where = _where(path, _line_of(text, r"\[submission\]"))
-    fields = {key: _text_field(submission, key, where) for key in ("course", "sheet", "tutorial_group")}
-
-    raw_members = data.get("members")
-    if not isinstance(raw_members, list) or not raw_members:
-        raise ConfigError(f"{path}: no [[members]] listed; add one [[members]] table per member")
-    members = []
-    for index, entry in enumerate(raw_members, start=1):
-        entry_where = _where(path, _line_of(text, r"\[\[members\]\]", index))
-        if not isinstance(entry, dict):
-            raise ConfigError(f"{entry_where}: each member must be a [[members]] table")
-        members.append(
-            Member(
-                name=_text_field(entry, "name", f"{entry_where} (member {index})"),
-                matriculation=_text_field(
-                    entry, "matriculation", f"{entry_where} (member {index})", required=False
-                ),
-            )
+    if submission is None:
+        raise _error("the table [submission] is missing", 1, [f"it holds {', '.join(SCHEMA['submission'])}"])
+    fields = {
+        key: _text(submission, key, lines.of("submission", 1, key), required=True)
+        for key in SCHEMA["submission"]
+    }
+    members = data.get("members")
+    if not isinstance(members, list) or not members:
+        raise _error("no [[members]] listed", 1, ["add one [[members]] table with a name per member"])
+    group = tuple(
+        Member(
+            name=_text(entry, "name", lines.of("members", index, "name"), required=True),
+            matriculation=_text(
+                entry, "matriculation", lines.of("members", index, "matriculation"), required=False
+            ),
         )
-    if len(members) != 2:
+        for index, entry in enumerate(members, start=1)
+    )
+    if len(group) != 2:
         print(
-            f"{path}: warning: {len(members)} member(s) listed; the sheet asks for groups of two",
+            warning(
+                PROJECT.config,
+                lines.of("members"),
+                f"{len(group)} member(s) listed; the sheet asks for groups of two",
+            ),
             file=sys.stderr,
         )
-    return Submission(**fields, members=tuple(members))
+    return Submission(**fields, members=group)
+
+
+def load_settings() -> Settings:
+    """The [build] table, checked; defaults where it is silent."""
+    data, lines = read_config()
+    build = data.get("build", {})
+    timeout = build.get("cell_timeout_minutes", Settings.cell_timeout_minutes)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+        raise _error(
+            f"'cell_timeout_minutes' must be a number of minutes above 0, got {timeout!r}",
+            lines.of("build", 1, "cell_timeout_minutes"),
+        )
+    return Settings(cell_timeout_minutes=float(timeout))

@@ -13,12 +13,11 @@ from pathlib import Path
 
 import jinja2
 
+from pipeline.errors import BuildError, warning
+from pipeline.paths import PROJECT
 from pipeline.tex_setup import required_packages
 
-ROOT = Path(__file__).resolve().parent.parent
-TEMPLATES = ROOT / "templates"
 OVERFULL_LIMIT_PT = 1.0
-BUILD_FAILED = "build failed; report/submission.pdf (if any) is the last good one"
 
 # TeX's terse messages, and what they usually mean in a template.
 HINTS = {
@@ -42,11 +41,6 @@ class Place:
     line: int | None
     text: str = ""
 
-    def __str__(self) -> str:
-        shown = self.path.relative_to(ROOT) if self.path.is_relative_to(ROOT) else self.path
-        where = f"{shown}:{self.line}" if self.line else str(shown)
-        return f"{where}\n    {self.text.strip()}" if self.text.strip() else where
-
 
 def _template_line_pattern(line: str) -> re.Pattern[str] | None:
     """A regex for what a template line renders to (values and statements match anything)."""
@@ -58,7 +52,7 @@ def _template_line_pattern(line: str) -> re.Pattern[str] | None:
 
 def template_place(rendered: Path, line: int) -> Place:
     """The template line that produced line `line` of the rendered file `rendered`."""
-    template = TEMPLATES / rendered.name
+    template = PROJECT.templates_dir / rendered.name
     rendered_lines = rendered.read_text(encoding="utf-8", errors="replace").splitlines()
     target = rendered_lines[line - 1].strip() if 0 < line <= len(rendered_lines) else ""
     if not template.exists() or not target:
@@ -119,8 +113,8 @@ def _runaway_argument(before: list[str], build_dir: Path) -> Place | None:
     return None
 
 
-def latex_error_report(log: str, build_dir: Path) -> str:
-    """The first error of a LaTeX log in plain words, with the template place it comes from."""
+def latex_error_report(log: str, build_dir: Path) -> BuildError:
+    """The first error of a LaTeX log in plain words, at the template place it comes from."""
     lines = log.splitlines()
     for index, line in enumerate(lines):
         located = re.match(r"^(?:\./)?(\S+?\.tex):(\d+): (.*)$", line)
@@ -139,9 +133,13 @@ def latex_error_report(log: str, build_dir: Path) -> str:
                 place = Place(build_dir / "submission.tex", None)
             hint = next((text for key, text in HINTS.items() if message.startswith(key)), "")
             hint = explain_missing_file(message) or hint
-            offending = f"\n  TeX stopped at: {context.strip()}" if context else ""
-            return f"{place}\n  {message}" + (f"\n  meaning: {hint}" if hint else "") + offending
-    return "LaTeX stopped without naming an error"
+            details = [
+                place.text.strip(),
+                hint and f"meaning: {hint}",
+                context and f"TeX stopped at: {context.strip()}",
+            ]
+            return BuildError(message, place.path, place.line, details)
+    return BuildError("LaTeX stopped without naming an error")
 
 
 def undefined_references(log: str) -> list[str]:
@@ -150,26 +148,37 @@ def undefined_references(log: str) -> list[str]:
     return sorted(set(found))
 
 
+def where_used(label: str) -> Place | None:
+    """The first template line that refers to `label` (`\\ref{fig:x}`, `\\coderef{1(b)}`)."""
+    for template in PROJECT.templates():
+        for number, line in enumerate(template.read_text(encoding="utf-8").splitlines(), start=1):
+            if "{" + label + "}" in line:
+                return Place(template, number, line)
+    return None
+
+
 def overfull_boxes(log: str, build_dir: Path) -> list[str]:
-    """Overfull boxes wider than OVERFULL_LIMIT_PT, each with its template place."""
+    """Overfull boxes wider than OVERFULL_LIMIT_PT, as warnings at their template lines."""
     warnings = []
     for match in re.finditer(r"Overfull \\hbox \((\d+(?:\.\d+)?)pt too wide\)[^\n]*?lines? (\d+)", log):
         if float(match.group(1)) <= OVERFULL_LIMIT_PT:
             continue
         place = template_place(_file_being_read(log[: match.start()], build_dir), int(match.group(2)))
-        warnings.append(f"{place}\n  a line sticks out {match.group(1)} pt into the margin")
+        message = f"a line sticks out {match.group(1)} pt into the margin"
+        warnings.append(warning(place.path, place.line, message, [place.text.strip()]))
     return warnings
 
 
-def template_error_report(error: jinja2.TemplateError) -> str:
-    """A Jinja error with the template's path, line and the line itself."""
+def template_error(error: jinja2.TemplateError) -> BuildError:
+    """A Jinja error at the template's path and line, with the line itself."""
+    message = f"{type(error).__name__}: {error.message or error}"
     if isinstance(error, jinja2.TemplateSyntaxError) and error.filename:
         path, line = Path(error.filename), error.lineno
     else:
         frames = traceback.extract_tb(error.__traceback__)
-        frames = [frame for frame in frames if frame.filename.startswith(str(TEMPLATES))]
+        frames = [frame for frame in frames if frame.filename.startswith(str(PROJECT.templates_dir))]
         if not frames:
-            return f"template error: {error}"
+            return BuildError(message)
         path, line = Path(frames[-1].filename), frames[-1].lineno
     text = path.read_text(encoding="utf-8").splitlines()[line - 1] if line else ""
-    return f"{Place(path, line, text)}\n  {type(error).__name__}: {error.message or error}"
+    return BuildError(message, path, line, [text.strip()])

@@ -13,13 +13,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipeline.diagnostics import latex_error_report, overfull_boxes, undefined_references
-from pipeline.preamble import current_format, dump_format
+from pipeline.diagnostics import latex_error_report, overfull_boxes, undefined_references, where_used
+from pipeline.errors import BuildError
+from pipeline.paths import PROJECT
+from pipeline.preamble import FormatError, current_format, ensure_format
+from pipeline.stamps import write_atomically
 from pipeline.tex_setup import install_command
-
-
-class LatexError(Exception):
-    """LaTeX stopped, or left references unresolved; the message says where and why."""
 
 
 def _forget_interrupted_compile(build_dir: Path, main: str) -> Path:
@@ -46,20 +45,18 @@ def run_tex(command: list[str], cwd: Path, env: dict) -> subprocess.CompletedPro
     )
 
 
-def _passes(build_dir: Path, main: str, env: dict, fmt: str | None) -> subprocess.CompletedProcess | None:
-    """pdflatex, started from the format `fmt` if given, pass after pass until the .aux
-    and .out (references, page numbers, bookmarks) stop changing; None if the format
-    does not load."""
+def _passes(build_dir: Path, main: str, env: dict, fmt: str) -> subprocess.CompletedProcess | None:
+    """pdflatex started from the format `fmt`, pass after pass until the .aux and .out
+    (references, page numbers, bookmarks) stop changing; None if the format does not load."""
     tracked = [build_dir / f"{main}.aux", build_dir / f"{main}.out"]
 
     def state() -> list[bytes | None]:
         return [p.read_bytes() if p.exists() else None for p in tracked]
 
-    start_from = [f"-fmt={fmt}"] if fmt else []
     before = state()
     for _ in range(MAX_PASSES):
-        done = run_tex([*PDFLATEX, *start_from, f"{main}.tex"], build_dir, env)
-        if done.returncode != 0 and fmt and FORMAT_TROUBLE.search(done.stdout):
+        done = run_tex([*PDFLATEX, f"-fmt={fmt}", f"{main}.tex"], build_dir, env)
+        if done.returncode != 0 and FORMAT_TROUBLE.search(done.stdout):
             return None
         after = state()
         if done.returncode != 0 or after == before:
@@ -78,18 +75,25 @@ def _latexmk(build_dir: Path, main: str, env: dict) -> subprocess.CompletedProce
 
 
 def _compile(build_dir: Path, main: str, env: dict) -> subprocess.CompletedProcess:
-    """Passes started from the format made from this very preamble (remade once if it
-    does not load, else latexmk); without the format while there is none matching,
-    e.g. while make remakes it beside this compile after a preamble edit."""
+    """Passes started from the format made from this very preamble, remade once if it
+    does not load. Only if there is still none, latexmk, with a line saying so: the two
+    routes make the same pages, but not the same bytes (fonts are numbered differently)."""
     fmt = current_format(build_dir)
-    done = _passes(build_dir, main, env, fmt)
+    done = _passes(build_dir, main, env, fmt) if fmt else None
     if done is None:
-        problem = dump_format(build_dir)
+        try:
+            ensure_format(build_dir, remake=True)
+            problem = ""
+        except FormatError as error:
+            problem = str(error)
         fmt = current_format(build_dir)
         done = None if problem or fmt is None else _passes(build_dir, main, env, fmt)
         if done is None:
-            print(f"[latex] the preamble format does not load ({problem or 'pdfTeX refused it'});"
-                  " compiling with latexmk", file=sys.stderr)  # fmt: skip
+            print(
+                f"[latex] the preamble format does not load ({problem or 'pdfTeX refused it'});"
+                " compiling with latexmk",
+                file=sys.stderr,
+            )
             return _latexmk(build_dir, main, env)
     return done
 
@@ -97,11 +101,13 @@ def _compile(build_dir: Path, main: str, env: dict) -> subprocess.CompletedProce
 def latex_environment(build_dir: Path, source_date_epoch: int) -> dict[str, str]:
     """How every LaTeX run of the document is started: fixed dates, where figures and
     typeset code are found, and a log with one line per message."""
+    # Relative, so no path of this machine reaches the PDF.
+    figures, code = (os.path.relpath(folder, build_dir) for folder in (PROJECT.figures, PROJECT.code))
     return {
         **os.environ,
         "SOURCE_DATE_EPOCH": str(source_date_epoch),
         "FORCE_SOURCE_DATE": "1",
-        "TEXINPUTS": f".:{build_dir.parent / 'figures'}:{build_dir.parent / 'code'}:",
+        "TEXINPUTS": f".:{figures}:{code}:",
         "max_print_line": "10000",
     }
 
@@ -110,9 +116,12 @@ def compile_document(build_dir: Path, main: str, source_date_epoch: int, *, plai
     """Compile build_dir/<main>.tex to a PDF with every reference resolved; return it.
     `plain` skips the preamble format (the route the format must reproduce)."""
     if shutil.which("latexmk") is None or shutil.which("pdflatex") is None:
-        raise LatexError(
-            "latexmk or pdflatex is not installed; install TeX Live from Debian:\n  sudo "
-            + " ".join(install_command(["latexmk", "texlive-latex-base"]))
+        install = "sudo " + " ".join(install_command(["latexmk", "texlive-latex-base"]))
+        raise BuildError(
+            "latexmk or pdflatex is not installed",
+            PROJECT.debian_packages,
+            None,
+            [f"install TeX Live from Debian: {install}"],
         )
     build_dir = build_dir.resolve()
     env = latex_environment(build_dir, source_date_epoch)
@@ -120,23 +129,29 @@ def compile_document(build_dir: Path, main: str, source_date_epoch: int, *, plai
     done = _latexmk(build_dir, main, env) if plain else _compile(build_dir, main, env)
     log_path = build_dir / f"{main}.log"
     log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else ""
+    the_log = f"the whole log: {PROJECT.shown(log_path)}"
     if done.returncode != 0:
-        report = latex_error_report(log, build_dir) if log else done.stdout + done.stderr
-        raise LatexError(f"{report}\n  (full log: {log_path})")
-    unresolved = undefined_references(log)
-    if unresolved:
-        raise LatexError(
-            f"undefined references: {', '.join(unresolved)}\n"
-            f"  each needs a \\label{{...}} of that name (full log: {log_path})"
+        if not log:
+            raise BuildError(
+                "LaTeX stopped without writing a log", details=(done.stdout + done.stderr).splitlines()[-5:]
+            )
+        problem = latex_error_report(log, build_dir)
+        problem.details.append(the_log)
+        raise problem
+    if unresolved := undefined_references(log):
+        used = where_used(unresolved[0])
+        raise BuildError(
+            f"undefined reference{'s' if len(unresolved) > 1 else ''}: {', '.join(unresolved)}",
+            used.path if used else None,
+            used.line if used else None,
+            [used.text.strip() if used else "", "each needs a \\label{...} of that name", the_log],
         )
     marker.unlink()
     for warning in overfull_boxes(log, build_dir):
-        print(f"warning: {warning}", file=sys.stderr)
+        print(warning, file=sys.stderr)
     return build_dir / f"{main}.pdf"
 
 
 def publish_pdf(built: Path, target: Path) -> None:
     """Copy the built PDF over target in one rename, so target is never half written."""
-    partial = target.with_name(target.name + ".partial")
-    shutil.copyfile(built, partial)
-    os.replace(partial, target)
+    write_atomically(target, built.read_bytes())

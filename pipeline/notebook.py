@@ -1,14 +1,22 @@
 """Run one notebook of figures_src/ cell by cell and record what each cell made.
 
-    python -m pipeline.notebook figures_src/ex1.py
+    python -m pipeline.notebook figures_src/ex1.py [--timeout SECONDS]
 
 A notebook is a Python file split into cells by lines starting with `# %%` (the
 percent format of VS Code, Jupyter and jupytext). All cells share one namespace, as
 in a notebook kernel. For each cell the runner keeps its code, what it printed and the
 figures it saved; with the values the notebook published, these go to
-report/results/<name>.json, which the templates read. It also writes
-report/results/<name>.d, the make rule listing every figures_src/ module the notebook
-imported, so that editing one of them reruns exactly the notebooks that use it.
+report/results/<name>.json, which the templates read.
+
+The record also lists every file of the project the run read (modules, `figures_src/`
+or `pipeline/`, and data files), found by an audit hook rather than listed by hand,
+each with its hash when first read: build.py turns that into the step's stamp, so an
+edit to any of them reruns exactly the notebooks that read it.
+
+A cell that does not end well stops the run with its place, `figures_src/exN.py:LINE`:
+an exception (with its traceback), `sys.exit()`, `input()` or `breakpoint()` (a build
+has no keyboard), or running longer than the timeout. A cell that runs long says so
+every PROGRESS_EVERY seconds.
 """
 
 import contextlib
@@ -16,24 +24,26 @@ import io
 import json
 import os
 import re
+import signal
 import sys
+import threading
 import time
 import traceback
-import unicodedata
 from dataclasses import asdict, dataclass, field
+from importlib.util import source_from_cache
 from pathlib import Path
 
-from figures_src import publish
-from pipeline.diagnostics import BUILD_FAILED
-from pipeline.listing import highlight
-from pipeline.texify import untypesettable
+from pipeline.paths import PROJECT
+from pipeline.stamps import file_digest, write_atomically
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = ROOT / "report" / "results"
 CELL_MARKER = "# %%"
-TASK_LABEL = re.compile(r"^\d\([a-z]\)")
+TASK_LABEL = re.compile(r"^\d+\([a-z]\)")
+PROGRESS_EVERY = 10.0  # seconds between "still running" lines
+GRACE = 10.0  # seconds a cell past its timeout gets to stop before the process ends
 # Modules every notebook imports for plumbing; the report lists the others' code.
 PLUMBING = {"figures_src/__init__.py", "figures_src/publish.py", "figures_src/page.py"}
+# Where a run's reads do not count as inputs: what the build makes, and what is not the project's.
+NOT_INPUTS = ("report/", ".venv/", ".git/")
 
 
 @dataclass
@@ -42,6 +52,7 @@ class Cell:
     first_line: int
     source: str
     output: str = ""
+    stderr: str = ""
     figures: list[str] = field(default_factory=list)
 
     @property
@@ -57,21 +68,16 @@ class Cell:
         return label.group(0) if label else ""
 
     def as_record(self) -> dict:
-        """The cell for the templates: its code highlighted, its output and figures, and
-        for a task's cell the hyperref anchor of that task's heading (`1(b)` is the
-        second subsection of section 1: `subsection.1.2`)."""
-        anchor = f"subsection.{self.task[0]}.{ord(self.task[2]) - ord('a') + 1}" if self.task else ""
-        return {
-            **asdict(self),
-            "title": self.title,
-            "task": self.task,
-            "task_anchor": anchor,
-            "code": highlight(self.source),
-        }
+        """The cell for the templates: its code, output and figures, and for a task's cell
+        the hyperref anchor of that task's heading (`1(b)` is the second subsection of
+        section 1: `subsection.1.2`)."""
+        exercise, _, letter = self.task.partition("(")
+        anchor = f"subsection.{exercise}.{ord(letter[0]) - ord('a') + 1}" if self.task else ""
+        return {**asdict(self), "title": self.title, "task": self.task, "task_anchor": anchor}
 
 
 class NotebookError(Exception):
-    """A cell raised; the message names the notebook, the cell and the traceback."""
+    """A cell did not end well; the message names the notebook's file and line."""
 
 
 def split_cells(source: str) -> list[Cell]:
@@ -89,36 +95,179 @@ def split_cells(source: str) -> list[Cell]:
     return cells
 
 
-def run_cells(path: Path, cells: list[Cell]) -> dict:
-    """Execute the cells in one namespace; return the values the notebook published."""
-    namespace = {"__name__": "__main__", "__file__": str(path)}
-    for cell in cells:
-        # Padding with blank lines makes tracebacks point at the notebook's own lines.
-        printed = io.StringIO()
-        figures_before = len(publish.SAVED_FIGURES)
+class ReadRecorder:
+    """Every file of the project this process reads, with its hash when first read.
+
+    An audit hook (PEP 578) sees each `open`, from `open()`, `numpy.load`, `os.open` or
+    the import system, before the file is read. A compiled module (`__pycache__/*.pyc`)
+    stands for its source file. Files the build makes (report/) are outputs, not inputs.
+    """
+
+    def __init__(self) -> None:
+        self.digests: dict[str, str | None] = {}
+        self.texts: dict[str, str] = {}
+        self._busy = threading.local()
+        sys.addaudithook(self._hook)
+
+    def _hook(self, event: str, args: tuple) -> None:
+        if event != "open" or getattr(self._busy, "on", False):
+            return
+        path, mode, flags = args
+        if not isinstance(path, (str, bytes, os.PathLike)) or _writes(mode, flags):
+            return
+        self._busy.on = True  # hashing opens the file too
         try:
+            self.see(Path(os.fsdecode(path)))
+        finally:
+            self._busy.on = False
+
+    def see(self, path: Path) -> None:
+        """Note `path` as read (with its hash now) if it is one of the project's files."""
+        path = Path(os.path.abspath(path))
+        if path.suffix == ".pyc":
+            with contextlib.suppress(ValueError):
+                path = Path(source_from_cache(path))
+        name = PROJECT.shown(path)
+        if name in self.digests or not path.is_relative_to(PROJECT.root) or name.startswith(NOT_INPUTS):
+            return
+        self.digests[name] = file_digest(path)
+        if path.suffix == ".py" and self.digests[name] is not None:
+            self.texts[name] = path.read_text(encoding="utf-8", errors="replace")
+
+    def see_imported_modules(self) -> None:
+        """Modules imported before the hook was installed (the runner's own)."""
+        for module in list(sys.modules.values()):
+            if getattr(module, "__file__", None):
+                self.see(Path(module.__file__))
+
+
+def _writes(mode: str | None, flags: int) -> bool:
+    if mode is not None:
+        return any(c in mode for c in "wax+")
+    return bool(flags & (os.O_WRONLY | os.O_RDWR))
+
+
+class NoKeyboard(io.TextIOBase):
+    """Standard input of a build: asking it for a line is an error that names the cell."""
+
+    def readline(self, size: int | None = -1) -> str:
+        raise RuntimeError(
+            "input() has no keyboard to read from while the build runs; set the value in the cell"
+        )
+
+    read = readline
+
+
+def no_debugger(*args: object, **kwargs: object) -> None:
+    raise RuntimeError(
+        "breakpoint() cannot stop the build; run the notebook in Jupyter or VS Code to debug it"
+    )
+
+
+class Watchdog:
+    """Says every PROGRESS_EVERY seconds that a cell still runs, and stops a cell that
+    runs past `timeout`: first by interrupting it (so its traceback shows where it
+    was), and if it does not stop within GRACE seconds, by ending the process."""
+
+    def __init__(self, notebook: str, timeout: float) -> None:
+        self.notebook, self.timeout = notebook, timeout
+        self.cell: Cell | None = None
+        self.started = 0.0
+        self.timed_out = False
+        self._changed = threading.Condition()
+        threading.Thread(target=self._watch, daemon=True).start()
+
+    def running(self, cell: Cell | None) -> None:
+        with self._changed:
+            self.cell, self.started = cell, time.monotonic()
+            self._changed.notify()
+
+    def _watch(self) -> None:
+        # The cells' output is being captured: these lines go to the process's own streams.
+        with self._changed:
+            while True:
+                cell, started = self.cell, self.started
+                if cell is None:
+                    self._changed.wait()
+                    continue
+                elapsed = time.monotonic() - started
+                if elapsed >= self.timeout + GRACE:
+                    print(
+                        f"{self.notebook}:{cell.first_line}: error: cell {cell.number} did not stop "
+                        f"{GRACE:.0f} s after its time limit",
+                        file=sys.__stderr__,
+                        flush=True,
+                    )
+                    os._exit(1)
+                if elapsed >= self.timeout and not self.timed_out:
+                    self.timed_out = True
+                    # A real SIGINT, unlike _thread.interrupt_main, also ends a sleep or a wait.
+                    signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+                elif elapsed >= PROGRESS_EVERY:
+                    print(
+                        f"[notebook] {self.notebook}: cell {cell.number} (line {cell.first_line}) "
+                        f"still running after {elapsed:.0f} s",
+                        file=sys.__stdout__,
+                        flush=True,
+                    )
+                deadline = self.timeout + GRACE if self.timed_out else self.timeout
+                next_progress = PROGRESS_EVERY * (elapsed // PROGRESS_EVERY + 1)
+                self._changed.wait(timeout=max(min(next_progress, deadline) - elapsed, 0.01))
+
+
+def _cell_line(trace: traceback.StackSummary, path: Path, cell: Cell) -> int:
+    """The notebook line where the trouble was: the innermost frame in the notebook."""
+    frames = [frame for frame in trace if frame.filename == str(path)]
+    return frames[-1].lineno if frames and frames[-1].lineno else cell.first_line
+
+
+def run_cells(path: Path, cells: list[Cell], timeout: float) -> tuple[dict, list[Path]]:
+    """Execute the cells in one namespace; return the values the notebook published and
+    the files it wrote (its figures)."""
+    from figures_src import publish  # imported after the audit hook is in place, so it is seen
+
+    shown = PROJECT.shown(path)
+    namespace = {"__name__": "__main__", "__file__": str(path)}
+    watchdog = Watchdog(shown, timeout)
+    sys.stdin, sys.breakpointhook = NoKeyboard(), no_debugger
+    for cell in cells:
+        printed, errors = io.StringIO(), io.StringIO()
+        figures_before = len(publish.SAVED_FIGURES)
+        watchdog.running(cell)
+        try:
+            # Padding with blank lines makes tracebacks point at the notebook's own lines.
             code = compile("\n" * (cell.first_line - 1) + cell.source, str(path), "exec")
-            with contextlib.redirect_stdout(printed):
+            with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(errors):
                 exec(code, namespace)
-        except Exception:
-            trace = traceback.format_exc()
-            raise NotebookError(
-                f"{_shown(path)}: cell {cell.number} (line {cell.first_line}) raised:\n{trace}"
-            ) from None
-        cell.output = printed.getvalue()
+        except BaseException as error:
+            watchdog.running(None)
+            raise NotebookError(_cell_failure(error, path, cell, watchdog)) from None
+        watchdog.running(None)
+        cell.output, cell.stderr = printed.getvalue(), errors.getvalue()
         cell.figures = publish.SAVED_FIGURES[figures_before:]
-    return dict(publish.RESULTS)
+    return dict(publish.RESULTS), list(publish.WRITTEN)
 
 
-def imported_sources() -> list[Path]:
-    """The figures_src/ files this process imported (the notebook's real prerequisites)."""
-    sources = ROOT / "figures_src"
-    found = {
-        Path(module.__file__).resolve()
-        for module in list(sys.modules.values())
-        if getattr(module, "__file__", None)
-    }
-    return sorted(p.relative_to(ROOT) for p in found if p.is_relative_to(sources))
+def _cell_failure(error: BaseException, path: Path, cell: Cell, watchdog: Watchdog) -> str:
+    """`figures_src/exN.py:LINE: error: ...` and, indented below it, where the cell was:
+    the traceback from the cell's own line inwards (the runner's frames left out)."""
+    trace = traceback.extract_tb(error.__traceback__)
+    while trace and trace[0].filename != str(path):
+        trace.pop(0)
+    where = f"{PROJECT.shown(path)}:{_cell_line(trace, path, cell)}: error: cell {cell.number}"
+    stack = "".join(traceback.format_list(trace)).rstrip().splitlines()
+    if isinstance(error, KeyboardInterrupt) and watchdog.timed_out:
+        head = f"{where} ran longer than its limit of {watchdog.timeout / 60:g} minutes"
+        stack.append("the limit is cell_timeout_minutes in the [build] table of report.toml")
+    elif isinstance(error, KeyboardInterrupt):
+        head, stack = f"{where} was interrupted", []
+    elif isinstance(error, SystemExit):
+        head = f"{where} called exit({error.code!r}): a cell must not end the notebook's run"
+    else:
+        message = "".join(traceback.format_exception_only(error)).strip().splitlines()
+        head = f"{where} raised {message[0]}"
+        stack = ["Traceback (most recent call last):", *stack, *message]
+    return "\n".join([head, *(f"    {line}" for line in stack)])
 
 
 def _mark_task_ranges(records: list[dict]) -> list[dict]:
@@ -131,87 +280,47 @@ def _mark_task_ranges(records: list[dict]) -> list[dict]:
     return records
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
-
-
-def check_printable(path: Path, cells: list[Cell]) -> None:
-    """Every character of the code and its output must be one the PDF can show."""
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if bad := untypesettable(line):
-            raise NotebookError(f"{_shown(path)}:{number}: {_characters(bad)}\n    {line.strip()}")
-    for cell in cells:
-        if bad := untypesettable(cell.output):
-            raise NotebookError(f"{_shown(path)}: cell {cell.number} prints {_characters(bad)}")
-
-
-def _characters(chars: list[str]) -> str:
-    names = ", ".join(f"U+{ord(c):04X} ({unicodedata.name(c, '?')})" for c in chars)
-    return (
-        f"the PDF cannot show {names}; write it in ASCII, or give it a LaTeX command "
-        "in UNICODE_COMMANDS (pipeline/texify.py)"
-    )
-
-
-def _shown(path: Path) -> str:
-    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
-
-
-def remove_abandoned_figures(results: Path, saved: set[str]) -> None:
-    """Delete figures this notebook saved last time but no longer saves (renamed or dropped)."""
-    if not results.exists():
-        return
-    previous = json.loads(results.read_text(encoding="utf-8"))
-    for cell in previous["cells"]:
-        for figure in set(cell["figures"]) - saved:
-            (publish.FIGURE_DIR / f"{figure}.pdf").unlink(missing_ok=True)
-
-
-def run_notebook(path: Path) -> dict:
-    """Run `path`, write its results and make rule; return the results."""
+def run_notebook(path: Path, timeout: float) -> dict:
+    """Run `path` and write its record to report/results/<name>.json; return the record."""
     path = path.resolve()
-    cells = split_cells(path.read_text(encoding="utf-8"))
-    values = run_cells(path, cells)
-    sources = imported_sources()
-    for module in [path, *(ROOT / p for p in sources)]:
-        check_printable(module, cells if module == path else [])
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    results = RESULTS_DIR / f"{path.stem}.json"
-    remove_abandoned_figures(results, {figure for cell in cells for figure in cell.figures})
-    modules = [p for p in sources if p.as_posix() not in PLUMBING and p != path.relative_to(ROOT)]
+    recorder = ReadRecorder()
+    recorder.see(path)
+    cells = split_cells(recorder.texts[PROJECT.shown(path)])
+    values, written = run_cells(path, cells, timeout)
+    recorder.see_imported_modules()
+    notebook = PROJECT.shown(path)
+    modules = sorted(
+        name for name in recorder.texts if name.startswith("figures_src/") and name not in PLUMBING
+    )
     record = {
-        "notebook": path.relative_to(ROOT).as_posix(),
+        "notebook": notebook,
         "values": values,
         "cells": _mark_task_ranges([cell.as_record() for cell in cells]),
-        "modules": [
-            {"path": p.as_posix(), "code": highlight((ROOT / p).read_text(encoding="utf-8"))} for p in modules
-        ],
+        "modules": [{"path": name, "source": recorder.texts[name]} for name in modules if name != notebook],
+        "files": sorted(PROJECT.shown(p) for p in written),
+        "reads": dict(sorted(recorder.digests.items())),
     }
-    _write_atomically(results, json.dumps(record, indent=1, sort_keys=True) + "\n")
-    prerequisites = " ".join(str(p) for p in sources)
-    _write_atomically(
-        results.with_suffix(".d"),
-        f"{results.relative_to(ROOT)}: {prerequisites}\n" + "".join(f"{p}:\n" for p in sources),
-    )
+    write_atomically(PROJECT.results_of(path.stem), json.dumps(record, indent=1, sort_keys=True) + "\n")
     return record
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m pipeline.notebook figures_src/<notebook>.py", file=sys.stderr)
+    if len(argv) not in (1, 3) or (len(argv) == 3 and argv[1] != "--timeout"):
+        print(
+            "usage: python -m pipeline.notebook figures_src/<notebook>.py [--timeout SECONDS]",
+            file=sys.stderr,
+        )
         return 2
+    timeout = float(argv[2]) if len(argv) == 3 else 600.0
     start = time.perf_counter()
     try:
-        record = run_notebook(Path(argv[0]))
+        record = run_notebook(Path(argv[0]), timeout)
     except NotebookError as error:
-        print(f"error: {error}", file=sys.stderr)
-        print(BUILD_FAILED, file=sys.stderr)
+        print(error, file=sys.stderr)
         return 1
     figures = sum(len(cell["figures"]) for cell in record["cells"])
     print(
-        f"[notebook] {argv[0]}: {len(record['cells'])} cells, {figures} figures, "
+        f"[notebook] {record['notebook']}: {len(record['cells'])} cells, {figures} figures, "
         f"{len(record['values'])} values ({time.perf_counter() - start:.1f} s)"
     )
     return 0

@@ -1,31 +1,28 @@
 """The preamble, compiled once: a pdfTeX format with every package already loaded.
 
-    python -m pipeline.preamble        (make runs it when the preamble or what it loads changed)
-
 Loading the preamble's packages is a good part of a small edit's LaTeX time.
 mylatexformat (Debian's texlive-latex-extra) dumps everything before `\\endofdump`
 into a format; a compile started from it skips that part of submission.tex.
 
 The format's name carries a hash of the preamble it was made from
 (report/build/preamble-<hash>.fmt), so a compile uses it only if it matches the
-preamble being compiled, and a new one can be made while a compile runs (make runs
-both at once). The format is a cache and never the reason a build fails: without a
-matching one, the compile takes the plain route.
+preamble being compiled. build.py makes it beside the notebooks, and the document is
+always compiled from it: pdfTeX numbers fonts differently with and without a format, so
+one route for every build is what makes the same sources give the same bytes. The
+format is a cache and never the reason a build fails: if none can be made, the compile
+takes the plain route (latexmk) and says so.
 """
 
 import hashlib
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-from pipeline.render import layout_context, template_environment
+from pipeline.paths import PROJECT
+from pipeline.render import layout_context, render, template_environment
 
-ROOT = Path(__file__).resolve().parent.parent
-BUILD_DIR = ROOT / "report" / "build"
 DRIVER = "\\input{preamble}\n\\endofdump\n"
 
 
@@ -43,11 +40,17 @@ def current_format(build_dir: Path) -> str | None:
     return name if (build_dir / f"{name}.fmt").exists() else None
 
 
-def dump_format(build_dir: Path = BUILD_DIR) -> str | None:
-    """Render the preamble and dump it into build_dir/preamble-<hash>.fmt, replacing
-    older formats; returns None, or why it failed."""
-    preamble = template_environment().get_template("preamble.tex").render(layout_context())
+class FormatError(Exception):
+    """pdfTeX could not dump the preamble; the message is its first error."""
+
+
+def ensure_format(build_dir: Path = PROJECT.build, *, remake: bool = False) -> bool:
+    """Render the preamble and, unless its format is there already (or `remake`), dump
+    it into build_dir/preamble-<hash>.fmt, replacing older formats. True if it was made."""
+    preamble = render(template_environment(), "preamble.tex", layout_context())
     name = format_name(preamble)
+    if not remake and (build_dir / f"{name}.fmt").exists():
+        return False
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         (work / "preamble.tex").write_text(preamble, encoding="utf-8")
@@ -59,26 +62,11 @@ def dump_format(build_dir: Path = BUILD_DIR) -> str | None:
         )  # fmt: skip
         if done.returncode != 0 or not (work / f"{name}.fmt").exists():
             errors = [line for line in done.stdout.splitlines() if line.startswith("!")]
-            return errors[0] if errors else "pdftex -ini failed"
+            raise FormatError(errors[0] if errors else "pdftex -ini failed")
         build_dir.mkdir(parents=True, exist_ok=True)
         shutil.move(work / f"{name}.fmt", build_dir / f"{name}.fmt.partial")
     os.replace(build_dir / f"{name}.fmt.partial", build_dir / f"{name}.fmt")
     for old in build_dir.glob("preamble-*.fmt"):
         if old.stem != name:
             old.unlink(missing_ok=True)
-    return None
-
-
-def main() -> int:
-    start = time.perf_counter()
-    problem = dump_format()
-    if problem:
-        print(f"[format] not made ({problem}); compiles take the plain route", file=sys.stderr)
-    else:
-        print(f"[format] report/build/preamble-*.fmt ({time.perf_counter() - start:.1f} s)")
-    (BUILD_DIR / ".format-made").touch()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return True

@@ -12,10 +12,9 @@ from pathlib import Path
 import jinja2
 
 from figures_src import page
+from pipeline.diagnostics import template_error
+from pipeline.paths import PROJECT
 from pipeline.texify import UNICODE_COMMANDS, format_number
-
-ROOT = Path(__file__).resolve().parent.parent
-TEMPLATES = ROOT / "templates"
 
 
 def _finalize(value: object) -> object:
@@ -34,8 +33,8 @@ def layout_context() -> dict:
     }
 
 
-def template_environment(templates: Path = TEMPLATES) -> jinja2.Environment:
-    cache = ROOT / "report" / "build" / ".jinja-cache"
+def template_environment(templates: Path = PROJECT.templates_dir) -> jinja2.Environment:
+    cache = PROJECT.build / ".jinja-cache"
     cache.mkdir(parents=True, exist_ok=True)
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates),
@@ -58,19 +57,30 @@ def template_environment(templates: Path = TEMPLATES) -> jinja2.Environment:
     return environment
 
 
-def render_templates(context: dict, build_dir: Path, templates: Path = TEMPLATES) -> list[Path]:
-    """Render every templates/*.tex to build_dir; rewrite a file only when its text changed.
+def render(environment: jinja2.Environment, name: str, context: dict) -> str:
+    """The template `name` rendered; a Jinja error becomes a BuildError at its line."""
+    try:
+        return environment.get_template(name).render(context)
+    except jinja2.TemplateError as error:
+        raise template_error(error) from None
+
+
+def render_templates(context: dict, build_dir: Path) -> list[Path]:
+    """Render every template (pipeline/paths.py says which) to build_dir; rewrite a file
+    only when its text changed, and remove rendered files whose template is gone.
 
     Leaving unchanged files untouched keeps their timestamps, so LaTeX tools that
     watch the files see only real edits.
     """
-    environment = template_environment(templates)
+    environment = template_environment()
     build_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for template_path in sorted(templates.glob("*.tex")):
-        text = environment.get_template(template_path.name).render(context)
+    for template_path in PROJECT.templates():
+        text = render(environment, template_path.name, context)
         target = build_dir / template_path.name
         if not target.exists() or target.read_text(encoding="utf-8") != text:
             target.write_text(text, encoding="utf-8")
         written.append(target)
+    for leftover in set(build_dir.glob("*.tex")) - set(written):
+        leftover.unlink()
     return written

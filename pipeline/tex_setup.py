@@ -1,28 +1,27 @@
 """Make sure TeX Live and the tools the build and tests call are installed.
 
-    python3 pipeline/tex_setup.py STAMP
+    python3 -m pipeline.tex_setup      (from the project's root, as make runs it)
 
 Runs with the system Python and its standard library only (it runs before the
 virtual environment exists). The packages and the files that prove them installed are
 listed in debian-packages.txt. Missing packages are installed with apt-get when we are
 root and apt-get exists; otherwise the script stops with the exact command to run.
-On success it touches STAMP, so make skips the check until the list changes.
+On success it copies the list to report/.tex-ready: make skips the check while the
+list is what it was then.
 """
 
 import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PACKAGE_LIST = ROOT / "debian-packages.txt"
+from pipeline.paths import PROJECT
 
 
 def required_packages() -> dict[str, list[str]]:
     """Debian package -> files it provides that the build relies on."""
     packages = {}
-    for line in PACKAGE_LIST.read_text(encoding="utf-8").splitlines():
+    for line in PROJECT.debian_packages.read_text(encoding="utf-8").splitlines():
         words = line.split("#", 1)[0].split()
         if words:
             packages[words[0]] = words[1:]
@@ -50,7 +49,7 @@ def install_command(packages: list[str]) -> list[str]:
     return ["apt-get", "install", "-y", "--no-install-recommends", *packages]
 
 
-def main(argv: list[str]) -> int:
+def main() -> int:
     missing = missing_packages()
     if missing:
         can_install = os.geteuid() == 0 and shutil.which("apt-get") is not None
@@ -67,11 +66,10 @@ def main(argv: list[str]) -> int:
         if still_missing:
             print(f"error: still missing after apt-get: {' '.join(still_missing)}", file=sys.stderr)
             return 1
-    if argv:
-        Path(argv[0]).parent.mkdir(parents=True, exist_ok=True)
-        Path(argv[0]).touch()
+    PROJECT.tex_ready.parent.mkdir(parents=True, exist_ok=True)
+    PROJECT.tex_ready.write_bytes(PROJECT.debian_packages.read_bytes())
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

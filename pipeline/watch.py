@@ -6,7 +6,9 @@ import subprocess
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from pipeline.paths import PROJECT
+
+ROOT = PROJECT.root
 WATCHED = ("templates", "figures_src", "pipeline", "report.toml", "build.py")
 
 
@@ -32,10 +34,11 @@ def main() -> None:
     while True:
         current = snapshot()
         if current != seen:
+            # Taken before the build: a save during the build starts the next one.
+            seen = current
             subprocess.run(
                 ["make", "--no-print-directory"], cwd=ROOT, env=standalone_environment(), check=False
             )
-            seen = snapshot()
         time.sleep(0.5)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import pdf_to_text
-from workspace import Workspace, checksum, copy_project
+from workspace import Workspace, checksum, copy_project, quickfix
 
 from pipeline.diagnostics import explain_missing_file
 
@@ -53,15 +53,15 @@ def failing_build(workspace: Workspace) -> str:
         (r"A \nosuchmacro here.", "unknown command"),
         (r"Subscripts x_1 outside math.", "math outside math mode"),
         (r"\includegraphics{ex2-no-such-figure}", "no figure or file named ex2-no-such-figure"),
-        (r"See Figure~\ref{fig:no-such-label}.", "undefined references: fig:no-such-label"),
+        (r"See Figure~\ref{fig:no-such-label}.", "undefined reference: fig:no-such-label"),
     ],
 )
 def test_template_errors_name_the_template_line(workspace: Workspace, bad_line: str, expected: str) -> None:
     line = insert_after_section(workspace, bad_line)
     message = failing_build(workspace)
     assert expected in message
-    if "undefined references" not in expected:
-        assert f"{TEMPLATE}:{line}\n    {bad_line}" in message
+    assert quickfix(message)[0][:2] == (TEMPLATE, line), message
+    assert f"\n    {bad_line}\n" in message
 
 
 def test_a_brace_left_open_names_the_template(workspace: Workspace) -> None:
@@ -83,7 +83,7 @@ def test_the_fix_after_a_failure_builds_without_make_clean(workspace: Workspace)
 def test_overfull_lines_are_warnings_with_their_template_line(workspace: Workspace) -> None:
     line = insert_after_section(workspace, "Word" * 60 + ".")
     done = workspace.make()
-    assert f"warning: {TEMPLATE}:{line}" in done.stderr
+    assert f"{TEMPLATE}:{line}: warning: a line sticks out" in done.stderr
     assert "pt into the margin" in done.stderr
 
 
@@ -119,21 +119,15 @@ def test_missing_tex_names_the_debian_packages(workspace: Workspace) -> None:
 @pytest.mark.parametrize(
     ("config", "expected"),
     [
-        (None, "report.toml: file not found"),
-        ('[submission]\ncourse = "x\n', "report.toml:2: TOML syntax error"),
-        (
-            HEAD + '[[members]]\nmatriculation = "7"\n',
-            "report.toml:5 (member 1): 'name' is missing or empty",
-        ),
-        (
-            HEAD + '[[members]]\nname = "  "\n',
-            "report.toml:5 (member 1): 'name' is missing or empty",
-        ),
+        (None, "report.toml: error: file not found"),
+        ('[submission]\ncourse = "x\n', "report.toml:2: error: TOML syntax error"),
+        (HEAD + '[[members]]\nmatriculation = "7"\n', "report.toml:5: error: 'name' is missing or empty"),
+        (HEAD + '[[members]]\nname = "  "\n', "report.toml:6: error: 'name' is missing or empty"),
         (
             '[submission]\ncourse = "c"\nsheet = ["s"]\ntutorial_group = "1"\n[[members]]\nname = "A"\n',
-            "report.toml:1: 'sheet' must be text, got list",
+            "report.toml:3: error: 'sheet' must be text, got list",
         ),
-        ('[[members]]\nname = "A"\n', "report.toml: the table [submission] is missing"),
+        ('[[members]]\nname = "A"\n', "report.toml:1: error: the table [submission] is missing"),
     ],
 )
 def test_config_errors_are_one_clear_message(workspace: Workspace, config: str | None, expected: str) -> None:
@@ -161,7 +155,8 @@ def test_a_notebook_that_raises_leaves_no_partial_figure(workspace: Workspace) -
         + "save_figure(fig, 'ex2-broken')\n",
     )
     message = failing_build(workspace)
-    assert "figures_src/ex2.py: cell" in message
+    assert quickfix(message)[0][0] == "figures_src/ex2.py"
+    assert ": error: cell " in message
     assert not list((workspace.root / "report" / "figures").glob("*.partial"))
     assert not (workspace.root / "report" / "figures" / "ex2-broken.pdf").exists()
 

@@ -6,7 +6,7 @@ import unicodedata
 from pathlib import Path
 
 from conftest import pdf_to_text
-from workspace import copy_project
+from workspace import copy_project, quickfix
 
 from pipeline.notebook import split_cells
 
@@ -57,9 +57,12 @@ def test_a_raising_cell_stops_the_build_with_its_cell_number(tmp_path: Path, bui
         + "\n# %%\nprint('fine')\n\n# %%\nvalue = 1 / 0\n",
     )
     done = workspace.make(check=False)
-    cells = len(split_cells((workspace.root / "figures_src" / "ex2.py").read_text(encoding="utf-8")))
+    source = (workspace.root / "figures_src" / "ex2.py").read_text(encoding="utf-8")
+    cells = len(split_cells(source))
     assert done.returncode != 0
-    assert f"figures_src/ex2.py: cell {cells} " in done.stderr
+    line = source.splitlines().index("value = 1 / 0") + 1
+    message = f"error: cell {cells} raised ZeroDivisionError: division by zero"
+    assert quickfix(done.stderr)[0] == ("figures_src/ex2.py", line, message)
     assert "ZeroDivisionError" in done.stderr
     assert "value = 1 / 0" in done.stderr
     assert workspace.pdf.read_bytes() == before

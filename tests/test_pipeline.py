@@ -28,7 +28,7 @@ def pdf_info(pdf: Path) -> dict[str, str]:
 
 
 def test_title_block_holds_both_members_and_the_group(pdf_text: str) -> None:
-    submission = load_submission(ROOT / "report.toml")
+    submission = load_submission()
     assert len(submission.members) == 2
     for member in submission.members:
         assert member.name in pdf_text
@@ -83,7 +83,7 @@ def test_notebook_edit_reruns_only_that_notebook(workspace: Workspace) -> None:
     notebook = workspace.root / "figures_src" / "ex2.py"
     workspace.write("figures_src/ex2.py", notebook.read_text(encoding="utf-8") + "\n# An edited comment.\n")
     done = workspace.make()
-    assert re.findall(r"\[notebook\] (\S+):", done.stdout) == ["figures_src/ex2.py"]
+    assert re.findall(r"\[notebook\] (\S+): \d+ cells", done.stdout) == ["figures_src/ex2.py"]
 
 
 def test_make_figures_reruns_every_notebook_and_no_latex(workspace: Workspace) -> None:
@@ -91,7 +91,7 @@ def test_make_figures_reruns_every_notebook_and_no_latex(workspace: Workspace) -
     notebooks = sorted(
         p.relative_to(workspace.root).as_posix() for p in (workspace.root / "figures_src").glob("ex*.py")
     )
-    assert sorted(re.findall(r"\[notebook\] (\S+):", done.stdout)) == notebooks
+    assert sorted(re.findall(r"\[notebook\] (\S+): \d+ cells", done.stdout)) == notebooks
     assert "[latex]" not in done.stdout
 
 

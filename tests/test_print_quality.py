@@ -86,7 +86,7 @@ def test_bookmarks_for_every_exercise_and_task(built_pdf: Path) -> None:
 
 def test_metadata_has_the_title_and_both_authors(built_pdf: Path) -> None:
     info = PdfReader(built_pdf).metadata
-    submission = load_submission(ROOT / "report.toml")
+    submission = load_submission()
     assert info.title == submission.sheet
     assert info.author == ", ".join(member.name for member in submission.members)
 

@@ -6,6 +6,7 @@ The copy shares the real .venv (a symlink) and starts from the real build's stat
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -69,3 +70,13 @@ def copy_project(destination: Path) -> Workspace:
 
 def checksum(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def quickfix(said: str) -> list[tuple[str, int, str]]:
+    """What an editor's error list makes of a build's output: Vim's default errorformat
+    `%f:%l: %m` (Emacs' compilation mode and VS Code's matchers read the same lines) gives
+    (file, line, message) for each line `path:line: message`."""
+    return [
+        (match.group(1), int(match.group(2)), match.group(3))
+        for match in re.finditer(r"^([^\s:][^:]*):(\d+): (.*)$", said, flags=re.MULTILINE)
+    ]

@@ -1,0 +1,40 @@
+"""The one form every problem of a build is reported in.
+
+    templates/ex2.tex:14: error: Undefined control sequence \\foo
+        \\foo and bar
+        meaning: an unknown command (a typo, or a macro whose package is not loaded)
+
+The first line is what compilers print and what Vim's quickfix (`%f:%l: %m`), Emacs'
+compilation mode and VS Code's problem matchers read: the file relative to the project,
+the line, `error:` or `warning:`, the message. Indented lines below it say more.
+"""
+
+from pathlib import Path
+
+from pipeline.paths import PROJECT
+
+
+def located(
+    path: Path | str | None, line: int | None, kind: str, message: str, details: list[str] = ()
+) -> str:
+    """`path:line: kind: message` and the indented details."""
+    where = "" if path is None else f"{PROJECT.shown(Path(path))}:" + (f"{line}:" if line else "")
+    head = f"{where} {kind}: {message}".lstrip()
+    return "\n".join([head, *(f"    {detail}" for detail in details if detail)])
+
+
+class BuildError(Exception):
+    """A problem the user can fix, at a place in one of their files."""
+
+    def __init__(
+        self, message: str, path: Path | str | None = None, line: int | None = None, details: list[str] = ()
+    ) -> None:
+        super().__init__(message)
+        self.message, self.path, self.line, self.details = message, path, line, list(details)
+
+    def __str__(self) -> str:
+        return located(self.path, self.line, "error", self.message, self.details)
+
+
+def warning(path: Path | str, line: int | None, message: str, details: list[str] = ()) -> str:
+    return located(path, line, "warning", message, details)
