@@ -137,7 +137,7 @@ def why_run(
     files it would read now; a notebook's are those its stamp lists (it finds its own)."""
     stamp = read_stamp(PROJECT, step)
     if stamp is None:
-        return "first run"
+        return "not built yet"
     changed = stamp.changed(PROJECT, inputs, settings)
     return f"{changed} changed" if changed else None
 

@@ -117,6 +117,8 @@ def latex_error_report(log: str, build_dir: Path) -> BuildError:
     """The first error of a LaTeX log in plain words, at the template place it comes from."""
     lines = log.splitlines()
     for index, line in enumerate(lines):
+        if failed := re.match(r"^!pdfTeX error: .*\((.+)\)$", line):  # the system refused a write
+            return BuildError(f"pdfTeX could not write the PDF: {failed.group(1).lower()}", build_dir)
         located = re.match(r"^(?:\./)?(\S+?\.tex):(\d+): (.*)$", line)
         if located or line.startswith("! "):
             message = located.group(3) if located else line[2:]

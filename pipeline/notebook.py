@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 from importlib.util import source_from_cache
 from pathlib import Path
 
+from pipeline.errors import BuildError
 from pipeline.paths import PROJECT
 from pipeline.stamps import file_digest, write_atomically
 
@@ -217,7 +218,7 @@ class Watchdog:
 
 def _cell_line(trace: traceback.StackSummary, path: Path, cell: Cell) -> int:
     """The notebook line where the trouble was: the innermost frame in the notebook."""
-    frames = [frame for frame in trace if frame.filename == str(path)]
+    frames = [frame for frame in trace if frame.filename == PROJECT.shown(path)]
     return frames[-1].lineno if frames and frames[-1].lineno else cell.first_line
 
 
@@ -252,12 +253,17 @@ def _cell_failure(error: BaseException, path: Path, cell: Cell, watchdog: Watchd
     """`figures_src/exN.py:LINE: error: ...` and, indented below it, where the cell was:
     the traceback from the cell's own line inwards (the runner's frames left out)."""
     trace = traceback.extract_tb(error.__traceback__)
-    while trace and trace[0].filename != str(path):
+    while trace and trace[0].filename != str(path):  # the runner's own frames, before the cell's
         trace.pop(0)
+    while trace and trace[-1].filename == __file__:  # and after it (NoKeyboard, no_debugger)
+        trace.pop()
+    for frame in trace:
+        frame.filename = PROJECT.shown(Path(frame.filename))
     where = f"{PROJECT.shown(path)}:{_cell_line(trace, path, cell)}: error: cell {cell.number}"
     stack = "".join(traceback.format_list(trace)).rstrip().splitlines()
     if isinstance(error, KeyboardInterrupt) and watchdog.timed_out:
-        head = f"{where} ran longer than its limit of {watchdog.timeout / 60:g} minutes"
+        limit = f"{watchdog.timeout / 60:g} minutes" if watchdog.timeout >= 60 else f"{watchdog.timeout:g} s"
+        head = f"{where} ran longer than its limit of {limit}"
         stack.append("the limit is cell_timeout_minutes in the [build] table of report.toml")
     elif isinstance(error, KeyboardInterrupt):
         head, stack = f"{where} was interrupted", []
@@ -317,6 +323,9 @@ def main(argv: list[str]) -> int:
         record = run_notebook(Path(argv[0]), timeout)
     except NotebookError as error:
         print(error, file=sys.stderr)
+        return 1
+    except OSError as error:  # writing the record: a full disk, a read-only folder
+        print(BuildError((error.strerror or str(error)).lower(), error.filename), file=sys.stderr)
         return 1
     figures = sum(len(cell["figures"]) for cell in record["cells"])
     print(

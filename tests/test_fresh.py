@@ -1,0 +1,406 @@
+"""The PDF always matches the sources, whatever people do between and during builds.
+
+Each test does to a copy of the project what a user does (saves during a build, unzips a
+partner's file with an old date, starts a second build, deletes a notebook, leaves an
+editor's backup, interrupts the build), runs the real build, and reads the real PDF.
+"""
+
+import os
+import random
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from conftest import pdf_to_text
+from workspace import Workspace, checksum, clean_environment, copy_project, quickfix
+
+from pipeline.paths import Layout
+
+MARKER_CELL = """
+# %% A value the test changes
+from pathlib import Path as _Path
+
+publish("fresh_marker", "{value}")
+"""
+SLOW_CELL = """
+# %% A cell that tells the test it started, then takes its time
+import time as _time
+
+_Path("{started}").write_text("started")
+_time.sleep({seconds})
+"""
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, built_pdf: Path) -> Workspace:
+    return copy_project(tmp_path / "project")
+
+
+def start_make(workspace: Workspace, *targets: str) -> subprocess.Popen:
+    """`make` in the background, in a process group of its own (for Ctrl-C)."""
+    return subprocess.Popen(
+        ["make", "--no-print-directory", *targets],
+        cwd=workspace.root,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_environment(),
+        start_new_session=True,
+    )
+
+
+def wait_for(condition: object, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def add_marker(workspace: Workspace, value: str, *, slow: float = 0) -> Path:
+    """A value published by ex2 and printed by its template; with `slow`, the notebook
+    then sleeps that long, after writing the file returned."""
+    started = workspace.root / "started"
+    notebook = (workspace.root / "figures_src" / "ex2.py").read_text(encoding="utf-8")
+    cells = MARKER_CELL.format(value=value)
+    if slow:
+        cells += SLOW_CELL.format(started=started, seconds=slow)
+    workspace.write("figures_src/ex2.py", notebook + cells)
+    template = (workspace.root / "templates" / "ex2.tex").read_text(encoding="utf-8")
+    if "fresh_marker" not in template:
+        workspace.write("templates/ex2.tex", template + "\nThe marker is \\VAR{ex2.fresh_marker}.\n")
+    return started
+
+
+def set_marker(workspace: Workspace, old: str, new: str) -> None:
+    workspace.edit(
+        "figures_src/ex2.py", f'publish("fresh_marker", "{old}")', f'publish("fresh_marker", "{new}")'
+    )
+
+
+def text(workspace: Workspace) -> str:
+    return pdf_to_text(workspace.pdf)
+
+
+def test_a_template_saved_during_the_compile_reaches_the_next_pdf(workspace: Workspace) -> None:
+    workspace.edit("templates/ex2.tex", r"\section{", "First edit.\n\\section{")
+    build = start_make(workspace)
+    compiling = workspace.root / "report" / "build" / ".submission.compiling"
+    wait_for(lambda: compiling.exists() or build.poll() is not None)
+    workspace.edit("templates/ex2.tex", "First edit.", "Saved during the build.")
+    assert build.wait() == 0
+    done = workspace.make()
+    assert "[latex]" in done.stdout
+    assert "Saved during the build." in text(workspace)
+
+
+def test_a_notebook_saved_while_it_runs_reruns_at_the_next_make(workspace: Workspace) -> None:
+    started = add_marker(workspace, "before-the-save", slow=2)
+    build = start_make(workspace)
+    wait_for(started.exists)
+    set_marker(workspace, "before-the-save", "after-the-save")
+    assert build.wait() == 0
+    assert "before-the-save" in text(workspace)
+    workspace.make()
+    assert "after-the-save" in text(workspace)
+
+
+def test_a_source_with_an_old_timestamp_is_still_noticed(workspace: Workspace) -> None:
+    """As when unzipping a partner's files, or `cp -p`: the date is older than the PDF."""
+    add_marker(workspace, "first")
+    workspace.make()
+    set_marker(workspace, "first", "from-the-zip")
+    workspace.edit("templates/ex1.tex", r"\section{", "Unzipped sentence.\n\\section{")
+    for name in ("figures_src/ex2.py", "templates/ex1.tex"):
+        os.utime(workspace.root / name, (946684800, 946684800))  # 1 January 2000
+    workspace.make()
+    assert "from-the-zip" in text(workspace)
+    assert "Unzipped sentence." in text(workspace)
+
+
+def test_a_reverted_edit_rebuilds_the_original(workspace: Workspace) -> None:
+    workspace.make()  # with the workspace's fixed date
+    original = checksum(workspace.pdf)
+    template = (workspace.root / "templates" / "ex3.tex").read_text(encoding="utf-8")
+    workspace.write("templates/ex3.tex", template.replace(r"\section{", "Briefly here.\n\\section{", 1))
+    workspace.make()
+    assert checksum(workspace.pdf) != original
+    workspace.write("templates/ex3.tex", template)
+    workspace.make()
+    assert checksum(workspace.pdf) == original
+
+
+def test_two_builds_at_once_wait_for_each_other(workspace: Workspace) -> None:
+    """`make watch` running and `make` typed by hand: the second waits, then finds
+    nothing left to do; never an invented error."""
+    started = add_marker(workspace, "built-once", slow=2)
+    first = start_make(workspace)
+    wait_for(started.exists)
+    second = start_make(workspace)
+    _, first_err = first.communicate()
+    second_out, second_err = second.communicate()
+    assert first.returncode == 0, first_err
+    assert second.returncode == 0, second_err
+    assert "waiting for it" in second_out
+    assert "up to date" in second_out
+    assert "built-once" in text(workspace)
+
+
+def test_a_data_file_a_notebook_reads_is_an_input(workspace: Workspace) -> None:
+    workspace.write("figures_src/data/marker.txt", "from-the-data-file\n")
+    notebook = (workspace.root / "figures_src" / "ex2.py").read_text(encoding="utf-8")
+    reading = '\n# %% Read a data file\npublish("fresh_marker", open("data/marker.txt").read().strip())\n'
+    workspace.write("figures_src/ex2.py", notebook + reading)
+    workspace.edit("templates/ex2.tex", r"\section{", "Data: \\VAR{ex2.fresh_marker}.\n\\section{")
+    workspace.make()
+    assert "from-the-data-file" in text(workspace)
+    workspace.write("figures_src/data/marker.txt", "edited-data\n")
+    done = workspace.make()
+    assert re.findall(r"\[notebook\] (\S+): running", done.stdout) == ["figures_src/ex2.py"]
+    assert "edited-data" in text(workspace)
+
+
+def test_a_module_anywhere_in_the_project_reruns_exactly_its_readers(workspace: Workspace) -> None:
+    """pipeline/texify.py is imported by ex2 and ex3, not by ex1."""
+    readers = sorted(
+        f"figures_src/{name}.py"
+        for name in ("ex1", "ex2", "ex3")
+        if "pipeline/texify.py"
+        in (workspace.root / "report" / "stamps" / f"notebook-{name}.json").read_text()
+    )
+    assert readers and len(readers) < 3
+    texify = workspace.root / "pipeline" / "texify.py"
+    workspace.write("pipeline/texify.py", texify.read_text(encoding="utf-8") + "\n# An edited comment.\n")
+    done = workspace.make()
+    assert sorted(re.findall(r"\[notebook\] (\S+): running", done.stdout)) == readers
+
+
+def test_a_deleted_notebook_leaves_the_pdf(workspace: Workspace) -> None:
+    layout = Layout(workspace.root)
+    assert "figures_src/ex2.py" in text(workspace)
+    (workspace.root / "figures_src" / "ex2.py").unlink()
+    (workspace.root / "templates" / "ex2.tex").unlink()
+    workspace.make()
+    assert "figures_src/ex2.py" not in text(workspace)
+    assert "Multi-head latent attention" not in text(workspace)
+    assert not list(layout.figures.glob("ex2-*")), "the deleted notebook's figures are still there"
+    assert not layout.results_of("ex2").exists()
+    assert not layout.code_pdf_of("ex2").exists()
+
+
+def test_a_renamed_notebook_stops_at_the_template_line_using_its_values(workspace: Workspace) -> None:
+    before = checksum(workspace.pdf)
+    (workspace.root / "figures_src" / "ex2.py").rename(workspace.root / "figures_src" / "ex9.py")
+    done = workspace.make(check=False)
+    assert done.returncode != 0
+    path, line, message = quickfix(done.stderr)[0]
+    assert path == "templates/ex2.tex"
+    assert "ex2" in (workspace.root / path).read_text(encoding="utf-8").splitlines()[line - 1]
+    assert "'ex2' is undefined" in message
+    assert checksum(workspace.pdf) == before
+
+
+def test_backups_copies_and_locks_are_not_sources(workspace: Workspace) -> None:
+    notebook = (workspace.root / "figures_src" / "ex2.py").read_text(encoding="utf-8")
+    broken = notebook + "\nraise SystemExit('a copy must never run')\n"
+    workspace.write("figures_src/ex2_old.py", broken)
+    workspace.write("figures_src/ex2 copy.py", broken)
+    workspace.write("templates/ex1.tex~", r"\undefinedmacro")
+    workspace.write("templates/ex1-draft.tex", r"\VAR{no.such.value}")
+    (workspace.root / "templates" / ".#ex1.tex").symlink_to("user@host.12345:1700000000")
+    workspace.make()  # with the workspace's fixed date
+    before = checksum(workspace.pdf)
+    done = workspace.make()
+    assert "[notebook]" not in done.stdout and "up to date" in done.stdout
+    warned = sorted(re.findall(r"^(.+): warning: ignored", done.stderr, flags=re.MULTILINE))
+    assert warned == ["figures_src/ex2 copy.py", "figures_src/ex2_old.py", "templates/ex1-draft.tex"]
+    assert checksum(workspace.pdf) == before
+
+
+def test_a_new_exercise_appears_in_order_without_editing_the_document(workspace: Workspace) -> None:
+    workspace.write(
+        "figures_src/ex4.py",
+        "# %% 4(a) A new task\nfrom figures_src.publish import publish\n\npublish('answer', 42)\n",
+    )
+    workspace.write(
+        "templates/ex4.tex", "\\section{A fourth exercise}\n\\subsection{New}\nIt is \\VAR{ex4.answer}.\n"
+    )
+    workspace.make()
+    pdf = text(workspace)
+    assert "A fourth exercise" in pdf and "It is 42." in pdf
+    assert pdf.index("Mixture of experts and") < pdf.index("A fourth exercise") < pdf.index("Code and output")
+
+
+@pytest.mark.parametrize(
+    "ending", ["sys.exit()", "quit()", "raise SystemExit(1)", "input('Continue? ')", "breakpoint()"]
+)
+def test_a_cell_that_ends_the_run_or_waits_for_a_keyboard_is_an_error_at_its_line(
+    workspace: Workspace, ending: str
+) -> None:
+    notebook = (workspace.root / "figures_src" / "ex2.py").read_text(encoding="utf-8")
+    workspace.write("figures_src/ex2.py", notebook + f"\n# %% The end\nimport sys\n{ending}\n")
+    line = len((notebook + "\n# %% The end\nimport sys\n").splitlines()) + 1
+    before = checksum(workspace.pdf)
+    start = time.monotonic()
+    done = workspace.make(check=False)
+    assert time.monotonic() - start < 60
+    assert done.returncode != 0
+    assert quickfix(done.stderr)[0][:2] == ("figures_src/ex2.py", line), done.stderr
+    assert checksum(workspace.pdf) == before
+
+
+def test_a_cell_past_its_time_limit_stops_the_build_with_its_line(workspace: Workspace) -> None:
+    notebook = (workspace.root / "figures_src" / "ex2.py").read_text(encoding="utf-8")
+    workspace.write("figures_src/ex2.py", notebook + "\n# %% Forever\nx = 0\nwhile True:\n    x += 1\n")
+    config = (workspace.root / "report.toml").read_text(encoding="utf-8")
+    workspace.write("report.toml", config + "\n[build]\ncell_timeout_minutes = 0.2\n")
+    before = checksum(workspace.pdf)
+    done = workspace.make(check=False)
+    assert done.returncode != 0
+    assert "[notebook] figures_src/ex2.py: running" in done.stdout
+    assert re.search(r"figures_src/ex2.py: cell \d+ \(line \d+\) still running after 10 s", done.stdout)
+    path, line, message = quickfix(done.stderr)[0]
+    assert path == "figures_src/ex2.py" and line > len(notebook.splitlines())
+    assert "ran longer than its limit of 12 s" in message
+    assert checksum(workspace.pdf) == before
+
+
+def test_a_closed_pipe_does_not_cost_the_pdf(workspace: Workspace) -> None:
+    """`make | head -1`: the reader goes away after one line; the build still finishes."""
+    workspace.edit("templates/ex2.tex", r"\section{", "Piped into head.\n\\section{")
+    piped = subprocess.run(
+        "make --no-print-directory | head -1",
+        shell=True,
+        cwd=workspace.root,
+        env=clean_environment(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "Traceback" not in piped.stderr
+    wait_for(lambda: not (workspace.root / "report" / "build" / ".submission.compiling").exists())
+    assert workspace.pdf.exists()
+    done = workspace.make()  # waits for the build behind the pipe, if it still runs
+    assert "Piped into head." in text(workspace)
+    assert "up to date" in done.stdout
+
+
+def test_ctrl_c_at_any_moment_keeps_a_whole_pdf(workspace: Workspace) -> None:
+    """Interrupt builds at random moments: the PDF is always a whole one, the old or the
+    new, and the next make brings it up to date."""
+    randomly = random.Random(7)
+    for attempt in range(8):
+        workspace.edit("templates/ex2.tex", r"\section{", f"Interrupted build {attempt}.\n\\section{{")
+        build = start_make(workspace)
+        time.sleep(randomly.uniform(0.05, 1.5))
+        os.killpg(build.pid, signal.SIGINT)
+        build.communicate()
+        assert workspace.pdf.exists()
+        pages = subprocess.run(["pdfinfo", str(workspace.pdf)], capture_output=True, text=True, check=False)
+        assert pages.returncode == 0, f"attempt {attempt}: the PDF is damaged"
+    workspace.make()
+    assert "Interrupted build 7." in text(workspace)
+
+
+def test_python_build_py_brings_everything_up_to_date(workspace: Workspace) -> None:
+    add_marker(workspace, "run-by-build-py")
+    done = subprocess.run(
+        [str(workspace.root / ".venv" / "bin" / "python"), "build.py"],
+        cwd=workspace.root,
+        env=clean_environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "[notebook] figures_src/ex2.py: running" in done.stdout
+    assert "run-by-build-py" in text(workspace)
+
+
+def test_the_pdf_holds_no_path_of_the_machine(built_pdf: Path) -> None:
+    data = built_pdf.read_bytes()
+    assert str(built_pdf.parent.parent).encode() not in data
+    assert b"PTEX.FileName" not in data
+
+
+def test_the_same_sources_give_the_same_bytes_anywhere(tmp_path: Path, built_pdf: Path) -> None:
+    """Clean builds in two folders (one with a space and a non-ASCII letter in its name),
+    with one job and with the default; a preamble edit and its undo."""
+    here = copy_project(tmp_path / "first")
+    there = copy_project(tmp_path / "Prüfung Abgabe" / "second")
+    here.make("clean")
+    here.make()
+    there.make("clean")
+    there.make("-j1")
+    assert checksum(here.pdf) == checksum(there.pdf)
+    preamble = (there.root / "templates" / "preamble.tex").read_text(encoding="utf-8")
+    there.write("templates/preamble.tex", preamble + "\\usepackage{array}\n")
+    assert "[format]" in there.make().stdout
+    there.write("templates/preamble.tex", preamble)
+    assert "[format]" in there.make().stdout
+    assert checksum(here.pdf) == checksum(there.pdf)
+
+
+def in_private_mounts(workspace: Workspace, script: str) -> subprocess.CompletedProcess:
+    """Run `script` (bash) in the workspace in a mount namespace of its own, so that the
+    file systems it mounts (a full one, a read-only one) vanish with it."""
+    if subprocess.run(["unshare", "-m", "true"], capture_output=True, check=False).returncode != 0:
+        pytest.skip("this machine does not allow mount namespaces (unshare -m)")
+    return subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "bash", "-c", script],
+        cwd=workspace.root,
+        env=clean_environment(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_a_full_disk_is_one_line_and_keeps_the_pdf(workspace: Workspace) -> None:
+    workspace.make()
+    before = checksum(workspace.pdf)
+    workspace.edit("templates/ex2.tex", r"\section{", "Written to a full disk.\n\\section{")
+    done = in_private_mounts(
+        workspace,
+        """set -e
+        rm -f report/build/submission.pdf
+        cp -a report/build ../saved-build
+        mount -t tmpfs -o size=$(( $(du -sk ../saved-build | cut -f1) + 150 ))k tmpfs report/build
+        cp -a ../saved-build/. report/build/
+        make --no-print-directory""",
+    )
+    assert done.returncode != 0
+    assert "report/build: error: pdfTeX could not write the PDF: no space left on device" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert checksum(workspace.pdf) == before
+
+
+def test_a_read_only_folder_is_one_line_and_keeps_the_pdf(workspace: Workspace) -> None:
+    before = checksum(workspace.pdf)
+    workspace.edit("templates/ex2.tex", r"\section{", "Written to a read-only folder.\n\\section{")
+    done = in_private_mounts(
+        workspace,
+        "mount --bind report report && mount -o remount,ro,bind report && make --no-print-directory",
+    )
+    assert done.returncode != 0
+    assert "error: read-only file system" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert checksum(workspace.pdf) == before
+
+
+def test_a_save_during_a_build_of_make_watch_reaches_the_pdf(workspace: Workspace) -> None:
+    watch = start_make(workspace, "watch")
+    try:
+        workspace.edit("templates/ex2.tex", r"\section{", "First save.\n\\section{")
+        compiling = workspace.root / "report" / "build" / ".submission.compiling"
+        wait_for(compiling.exists)
+        workspace.edit("templates/ex2.tex", "First save.", "Saved while watch was building.")
+        wait_for(lambda: "Saved while watch was building." in text(workspace), seconds=30)
+    finally:
+        os.killpg(watch.pid, signal.SIGINT)
+        watch.communicate()
