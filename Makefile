@@ -15,7 +15,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: all figures test bench clean watch setup python-ready tex-ready
+.PHONY: all figures test bench clean watch setup
 
 all: setup
 	@$(PY) build.py
@@ -35,30 +35,29 @@ watch: setup
 clean:
 	@$(PYTHON) build.py --clean
 
-setup: python-ready tex-ready
+# .venv is current while it was made by the Python that $(PYTHON) names now (its path,
+# symlinks resolved, is kept in .venv/made-by) from this requirements.txt (a copy is
+# kept there too); otherwise it is made anew, with a line saying why.
+# TeX Live and the PDF tools come from Debian (pipeline/tex_setup.py installs what is
+# missing); report/.tex-ready is a copy of debian-packages.txt as it was last found installed.
+setup:
+	@{ [ "$$(cat $(VENV)/made-by 2>/dev/null)" = "$$(readlink -f "$$(command -v $(PYTHON))")" ] \
+		&& cmp -s requirements.txt $(VENV)/requirements.txt; } || $(MAKE_VENV); \
+	cmp -s debian-packages.txt report/.tex-ready 2>/dev/null || $(PYTHON) -m pipeline.tex_setup
 
-# .venv is current while it was made by this very Python from this requirements.txt
-# (.venv/.made-by records both). Otherwise it is made anew, with a line saying why.
 # Debian's Python needs python3-venv for `-m venv`; as root we install it and retry.
 INSTALL_VENV_SUPPORT = { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && rm -rf $(VENV) \
 	&& apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 	--no-install-recommends python3-venv >/dev/null && $(PYTHON) -m venv $(VENV); }
 
-python-ready:
-	@made_by="$$(readlink -f "$$(command -v $(PYTHON))") $$(sha256sum < requirements.txt)"; \
-	if [ "$$(cat $(VENV)/.made-by 2>/dev/null)" != "$$made_by" ]; then \
-		if [ -d $(VENV) ]; then \
-			echo "[setup] $(VENV) was made by another Python or from another requirements.txt; making it anew"; \
-		else echo "[setup] creating $(VENV) from requirements.txt"; fi; \
-		$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
-			echo "error: $(PYTHON) is not Python 3.11 or newer; run make PYTHON=python3.11" >&2; exit 1; }; \
-		rm -rf $(VENV); \
-		$(PYTHON) -m venv $(VENV) 2>/dev/null || $(INSTALL_VENV_SUPPORT) || { \
-			echo "error: '$(PYTHON) -m venv' failed; on Debian: sudo apt-get install python3-venv" >&2; exit 1; }; \
-		$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt || exit 1; \
-		echo "$$made_by" > $(VENV)/.made-by; \
-	fi
-
-# TeX Live and the PDF tools, from Debian (pipeline/tex_setup.py, debian-packages.txt).
-tex-ready:
-	@cmp -s debian-packages.txt report/.tex-ready 2>/dev/null || $(PYTHON) -m pipeline.tex_setup
+MAKE_VENV = { \
+	if [ -d $(VENV) ]; then echo "[setup] $(VENV) was made by another Python or from another requirements.txt; making it anew"; \
+	else echo "[setup] creating $(VENV) from requirements.txt"; fi; \
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+		|| { echo "error: $(PYTHON) is not Python 3.11 or newer; run make PYTHON=python3.11" >&2; exit 1; }; \
+	rm -rf $(VENV); \
+	$(PYTHON) -m venv $(VENV) 2>/dev/null || $(INSTALL_VENV_SUPPORT) \
+		|| { echo "error: '$(PYTHON) -m venv' failed; on Debian: sudo apt-get install python3-venv" >&2; exit 1; }; \
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt || exit 1; \
+	cp requirements.txt $(VENV)/requirements.txt; \
+	readlink -f "$$(command -v $(PYTHON))" > $(VENV)/made-by; }

@@ -39,8 +39,6 @@ from pipeline.stamps import Stamp, forget, read_stamp, snapshot, write_stamp
 # Imported where they are needed, so that a build with nothing to do starts in a few
 # milliseconds: Jinja2, Pygments, PyLaTeX and concurrent.futures are not.
 if TYPE_CHECKING:
-    from concurrent.futures import Future
-
     from pipeline.config import Submission
 
 BUILD_FAILED = "build failed; report/submission.pdf (if any) is the last good one"
@@ -131,10 +129,11 @@ def source_date_epoch() -> int:
 
 
 def why_run(
-    step: str, inputs: list[Path] | None = None, settings: dict[str, str] | None = None
+    step: str, inputs: dict[str, str | None] | None = None, settings: dict[str, str] | None = None
 ) -> str | None:
     """Why `step` must run (what changed), or None if it is current. `inputs` are the
-    files it would read now; a notebook's are those its stamp lists (it finds its own)."""
+    hashes of the files it would read now (snapshot); a notebook's are those its stamp
+    lists (it finds its own)."""
     stamp = read_stamp(PROJECT, step)
     if stamp is None:
         return "not built yet"
@@ -196,8 +195,7 @@ class NotebookFailed(Exception):
 
 def typeset_code(notebook: str) -> None:
     """report/results/<notebook>.json -> report/code/<notebook>-code.pdf and its page map."""
-    reason = why_run(f"code-{notebook}", code_inputs(notebook))
-    if reason is None:
+    if why_run(f"code-{notebook}", snapshot(PROJECT, code_inputs(notebook))) is None:
         return
     from pipeline.listing import typeset_code_pages  # Pygments and Jinja: only when there is code to typeset
 
@@ -222,26 +220,29 @@ def make_format() -> None:
 
 
 def compile_document(
-    notebooks: list[str], reason: str, settings: dict[str, str], format_ready: "Future"
+    notebooks: list[str], reason: str, inputs: dict[str, str | None], settings: dict[str, str]
 ) -> None:
-    """report.toml + results + code pages + figures + templates -> report/submission.pdf."""
+    """report.toml + results + code pages + figures + templates -> report/submission.pdf.
+    `inputs` are the hashes of what it reads, taken before reading."""
     from pipeline.config import load_submission
     from pipeline.latex import compile_document as compile_latex
     from pipeline.latex import publish_pdf
+    from pipeline.preamble import current_format
     from pipeline.render import layout_context, render_templates
 
     start = time.perf_counter()
-    before = snapshot(PROJECT, document_inputs(notebooks))
     context = template_context(load_submission(), load_results(notebooks))
     rendered = render_templates({**context, **layout_context()}, PROJECT.build)
     say(f"[render] {len(rendered)} templates -> report/build/ ({reason}, {elapsed(start)})")
-    format_ready.result()  # the document is always compiled from the format (pipeline/preamble.py)
-    start = time.perf_counter()
     plain = settings["REPORT_FORMAT"] == "off"  # bypass the preamble format
+    if not plain and current_format(PROJECT.build) is None:
+        make_format()  # the document is always compiled from the format (pipeline/preamble.py)
+    start = time.perf_counter()
     built = compile_latex(PROJECT.build, "submission", int(settings["SOURCE_DATE_EPOCH"]), plain=plain)
     publish_pdf(built, PROJECT.pdf)
-    stamp = Stamp(inputs=before, outputs=snapshot(PROJECT, [PROJECT.pdf]), settings=settings)
-    write_stamp(PROJECT, "document", stamp)
+    write_stamp(
+        PROJECT, "document", Stamp(inputs=inputs, outputs=snapshot(PROJECT, [PROJECT.pdf]), settings=settings)
+    )
     say(f"[latex] report/submission.pdf ({elapsed(start)})")
 
 
@@ -299,22 +300,29 @@ def build(*, figures_only: bool) -> None:
     """Bring every step up to date (with `figures_only`, rerun every notebook and stop
     before LaTeX); raise BuildFailed with every problem found."""
     for stray in PROJECT.strays():
-        say(
-            warning(
-                stray, None, "ignored: notebooks are figures_src/ex<N>.py and exercises templates/ex<N>.tex"
-            ),
-            error=True,
-        )
+        notebooks_are = "notebooks are figures_src/ex<N>.py and exercises templates/ex<N>.tex"
+        say(warning(stray, None, f"ignored: {notebooks_are}"), error=True)
     notebooks = [path.stem for path in PROJECT.notebooks()]
     remove_leftovers(notebooks)
-    settings = document_settings()
     to_run = {name: "make figures" if figures_only else why_run(f"notebook-{name}") for name in notebooks}
     to_run = {name: reason for name, reason in to_run.items() if reason}
-    code_stale = any(why_run(f"code-{name}", code_inputs(name)) for name in notebooks)
-    document_reason = None if figures_only else why_run("document", document_inputs(notebooks), settings)
-    if not (to_run or code_stale or document_reason):
-        say("report/submission.pdf is up to date")
+    to_typeset = [name for name in notebooks if why_run(f"code-{name}", snapshot(PROJECT, code_inputs(name)))]
+    if to_run or to_typeset:
+        run_notebooks(notebooks, to_run, make_format_beside=not figures_only)
+    if figures_only:
         return
+    settings = document_settings()
+    inputs = snapshot(PROJECT, document_inputs(notebooks))
+    reason = why_run("document", inputs, settings)
+    if reason:
+        compile_document(notebooks, reason, inputs, settings)
+    elif not (to_run or to_typeset):
+        say("report/submission.pdf is up to date")
+
+
+def run_notebooks(notebooks: list[str], to_run: dict[str, str], *, make_format_beside: bool) -> None:
+    """Run the notebooks in `to_run` side by side, one process each, and typeset the code
+    of every notebook that needs it; the preamble format is made meanwhile."""
     from concurrent.futures import ThreadPoolExecutor
 
     from pipeline.config import load_settings
@@ -328,7 +336,8 @@ def build(*, figures_only: bool) -> None:
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         try:
-            format_ready = None if figures_only else pool.submit(make_format)
+            if make_format_beside:
+                pool.submit(make_format)
             jobs = [pool.submit(notebook_then_code, name) for name in notebooks]
             problems = [error for job in jobs if (error := job.exception())]
         except BaseException:  # Ctrl-C: stop the notebooks now rather than wait for them
@@ -338,8 +347,6 @@ def build(*, figures_only: bool) -> None:
     remove_leftovers(notebooks)
     if problems:
         raise BuildFailed(problems)
-    if not figures_only and (reason := why_run("document", document_inputs(notebooks), settings)):
-        compile_document(notebooks, reason, settings, format_ready)
 
 
 class BuildFailed(Exception):

@@ -114,13 +114,13 @@ def main() -> int:
 
         run(make, project, env)
         noop = timed(lambda: run(make, project, env))
-        report("3. no-op make", noop, None, "< 0.2 s")
+        report("3. no-op make", noop, None, "< 0.15 s")
 
         bump_notebook = project / "figures_src" / "ex2.py"
         with bump_notebook.open("a", encoding="utf-8") as file:
             file.write("\n# An edited comment.\n")
         output = run(make, project, env)
-        rerun = re.findall(r"\[notebook\] (\S+):", output)
+        rerun = re.findall(r"\[notebook\] (\S+): running", output)
         rerun_list = " ".join(rerun)
         print(f"{'4. one notebook edited':<34} {len(rerun)} of {len(notebooks)} rerun: {rerun_list}")
 

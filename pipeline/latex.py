@@ -101,8 +101,9 @@ def _compile(build_dir: Path, main: str, env: dict) -> subprocess.CompletedProce
 def latex_environment(build_dir: Path, source_date_epoch: int) -> dict[str, str]:
     """How every LaTeX run of the document is started: fixed dates, where figures and
     typeset code are found, and a log with one line per message."""
-    # Relative, so no path of this machine reaches the PDF.
-    figures, code = (os.path.relpath(folder, build_dir) for folder in (PROJECT.figures, PROJECT.code))
+    # Relative to the build folder (in any copy of the project), so no path of this
+    # machine reaches the PDF.
+    figures, code = (os.path.relpath(folder, PROJECT.build) for folder in (PROJECT.figures, PROJECT.code))
     return {
         **os.environ,
         "SOURCE_DATE_EPOCH": str(source_date_epoch),

@@ -52,14 +52,16 @@ class Stamp:
     settings: dict[str, str] = field(default_factory=dict)
 
     def changed(
-        self, layout: Layout, inputs: list[Path] | None = None, settings: dict[str, str] | None = None
+        self,
+        layout: Layout,
+        inputs: dict[str, str | None] | None = None,
+        settings: dict[str, str] | None = None,
     ) -> str | None:
         """What is no longer as the step saw or left it (a file's name, or a setting's),
-        or None if the step is current. `inputs`, if given, are the files the step would
-        read now: a file added to them (a new figure, say) is a change too."""
-        now = snapshot(layout, inputs) if inputs is not None else rehash(layout, self.inputs)
+        or None if the step is current. `inputs`, if given, are the hashes of the files
+        the step would read now: a file added to them (a new figure, say) is a change too."""
         return (
-            first_difference(self.inputs, now)
+            first_difference(self.inputs, inputs if inputs is not None else rehash(layout, self.inputs))
             or first_difference(self.settings, settings if settings is not None else self.settings)
             or first_difference(self.outputs, rehash(layout, self.outputs))
         )
