@@ -212,11 +212,11 @@ def make_format() -> None:
     from pipeline.preamble import FormatError, ensure_format
 
     start = time.perf_counter()
-    try:
+    with contextlib.suppress(
+        FormatError
+    ):  # the compile then shows the preamble's error, or says it did without
         if ensure_format():
             say(f"[format] report/build/preamble-*.fmt ({elapsed(start)})")
-    except FormatError as problem:
-        say(f"[format] not made ({problem}); the document will be compiled with latexmk", error=True)
 
 
 def compile_document(

@@ -38,7 +38,7 @@ def max_abs_difference(a: Array, b: Array) -> float:
 Row = tuple[str, str, Callable[[int, int], float]]
 
 
-def size_table(rows: list[Row], rule_after: set[int]) -> str:
+def size_table(rows: list[Row], rule_after: set[int]) -> Tabular:
     """Booktabs table: per quantity its formula and its value for SIZES."""
     table = Tabular("ll" + "r" * len(SIZES), booktabs=True)
     sizes = [rf"$p = {format_number(p)},\ l = {ell}$" for p, ell in SIZES]
@@ -49,7 +49,7 @@ def size_table(rows: list[Row], rule_after: set[int]) -> str:
         table.add_row([NoEscape(c) for c in [label, formula, *values]])
         if index in rule_after:
             table.add_hline()
-    return table.dumps()
+    return table
 
 
 # %% 2(a) The variant's W^K D is one p x l matrix

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import sympy
+from pylatex.utils import NoEscape
 
 from figures_src.moe_layer import (
     MoEParams,
@@ -446,7 +447,7 @@ def latex_cell(value: float | None) -> str:
     return "--" if value is None else format_number(value, trailing_zeros=True)
 
 
-def gradient_table(rows: dict[str, list[Row]]) -> str:
+def gradient_table(rows: dict[str, list[Row]]) -> NoEscape:
     """booktabs table: one row per expert, a column group per gating;
     every number through format_number."""
     ticks = {"yes": r"$\checkmark$", "no": "", "--": "--"}
@@ -470,7 +471,7 @@ def gradient_table(rows: dict[str, list[Row]]) -> str:
         r"\midrule",
     ]
     footer = [r"\bottomrule", r"\end{tabular}"]
-    return "\n".join(header + body[:-1] + footer)
+    return NoEscape("\n".join(header + body[:-1] + footer))
 
 
 def print_rows(rows: dict[str, list[Row]]) -> None:

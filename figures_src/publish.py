@@ -6,6 +6,7 @@ The build's notebook runner (pipeline/notebook.py) collects both after the run.
 """
 
 import logging
+import math
 import numbers
 import os
 import re
@@ -20,10 +21,14 @@ matplotlib.use("pdf")
 import matplotlib.pyplot as plt
 import numpy as np
 import sympy
+from pylatex.base_classes import LatexObject
+from pylatex.utils import NoEscape
+from pypdf import PdfReader
 from sympy.printing.latex import LatexPrinter
 
-from figures_src.page import TEXT_WIDTH_IN
+from figures_src.page import CM_PER_INCH, TEXT_HEIGHT_CM, TEXT_WIDTH_CM, TEXT_WIDTH_IN
 from pipeline.paths import PROJECT
+from pipeline.texify import escape_text
 
 FIGURE_DIR = PROJECT.figures
 
@@ -71,35 +76,12 @@ SAVED_FIGURES: list[str] = []  # by name, in the order saved
 WRITTEN: list[Path] = []  # every file saved, a figure's TikZ source included
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# `ex1.values` in a template means the dict's method, not a value named "values".
+_TAKEN = {name for name in dir(dict) if not name.startswith("_")}
 
 
-def _plain(value: object) -> object:
-    """JSON-ready copy of a value: numpy scalars and arrays become Python numbers and lists."""
-    if isinstance(value, np.ndarray):
-        return [_plain(v) for v in value.tolist()]
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        return float(value)
-    if isinstance(value, str):
-        return value
-    raise TypeError(f"cannot publish a {type(value).__name__}: use a number, text or a list of them")
-
-
-def publish(name: str, value: object) -> None:
-    """Make `value` available to the templates as `<notebook>.<name>`.
-
-    Numbers are formatted by the build (pipeline/texify.py); strings are LaTeX source.
-    """
-    if not _NAME.match(name):
-        raise ValueError(f"published name {name!r} must be a Python identifier")
-    RESULTS[name] = _plain(value)
+class PublishError(ValueError):
+    """A value the report cannot print, refused where the notebook publishes it."""
 
 
 class ReportLatexPrinter(LatexPrinter):
@@ -109,9 +91,68 @@ class ReportLatexPrinter(LatexPrinter):
         return super()._print_Transpose(expr).removesuffix("^{T}") + r"^{\top}"
 
 
+def _number(value: object, name: str) -> int | float:
+    """A finite real number, as JSON keeps it; the build formats it (pipeline/texify.py)."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise PublishError(
+            f"{name}: cannot publish {type(value).__name__} {value!r}: publish a number, "
+            "text (str), LaTeX (NoEscape or a PyLaTeX object), a sympy expression, "
+            "or a list or array of numbers"
+        )
+    if not math.isfinite(value):
+        raise PublishError(f"{name} is {value}: only finite numbers can be printed")
+    return int(value) if isinstance(value, numbers.Integral) else float(value)
+
+
+def _printable(value: object, name: str) -> object:
+    """What the templates get for `value`: LaTeX source for text, LaTeX and formulas;
+    numbers and (nested) lists of numbers as they are."""
+    if isinstance(value, NoEscape):  # LaTeX, marked as such
+        return str(value)
+    if isinstance(value, LatexObject):  # a PyLaTeX table, say
+        return value.dumps()
+    if isinstance(value, str):  # text: printed exactly as written
+        return escape_text(value)
+    if isinstance(value, sympy.Basic) and not value.is_number:
+        return ReportLatexPrinter().doprint(value)
+    if isinstance(value, np.ndarray | list | tuple):
+        items = value.tolist() if isinstance(value, np.ndarray) else value
+        return [
+            _printable(item, f"{name}[{index}]")
+            if isinstance(item, list | tuple)
+            else _number(item, f"{name}[{index}]")
+            for index, item in enumerate(items)
+        ]
+    if isinstance(value, sympy.Basic):
+        value = float(value) if not value.is_integer else int(value)
+    return _number(value, name)
+
+
+def publish(name: str, value: object) -> None:
+    """Make `value` available to the templates as `<notebook>.<name>`.
+
+    It takes what the report can print and refuses the rest, here, at the notebook's
+    line: a finite number (formatted by the build), text (printed exactly as written),
+    LaTeX marked as LaTeX (`NoEscape("...")` or a PyLaTeX object such as a Tabular), a
+    sympy expression (its LaTeX, for math mode), or a list or array of numbers.
+    """
+    if not _NAME.match(name):
+        raise PublishError(f"published name {name!r} must be a Python identifier")
+    if name in _TAKEN:
+        raise PublishError(
+            f"published name {name!r} would read as the dictionary method {name}() in a "
+            "template; choose another name"
+        )
+    RESULTS[name] = _printable(value, name)
+
+
 def publish_formula(name: str, expression: sympy.Basic) -> None:
     """Publish the LaTeX of a sympy expression (typeset by the template inside math mode)."""
-    publish(name, ReportLatexPrinter().doprint(expression))
+    if not isinstance(expression, sympy.Basic):
+        raise PublishError(
+            f"{name}: publish_formula takes a sympy expression, got {type(expression).__name__}"
+        )
+    RESULTS[name] = ReportLatexPrinter().doprint(expression)
 
 
 def new_figure(width: float = 1.0, aspect: float = 0.62, **kwargs: object) -> plt.Figure:
@@ -120,12 +161,23 @@ def new_figure(width: float = 1.0, aspect: float = 0.62, **kwargs: object) -> pl
     return plt.figure(figsize=(inches, inches * aspect), layout="constrained", **kwargs)
 
 
+def fits_the_page(name: str, width_cm: float, height_cm: float) -> None:
+    """A figure prints at its own size: one larger than the text area would run off the page."""
+    if width_cm > TEXT_WIDTH_CM + 0.05 or height_cm > TEXT_HEIGHT_CM + 0.05:
+        raise PublishError(
+            f"figure {name} is {width_cm:.1f} x {height_cm:.1f} cm, larger than the text area of "
+            f"{TEXT_WIDTH_CM:g} x {TEXT_HEIGHT_CM:g} cm; make it smaller (new_figure(width=..., aspect=...))"
+        )
+
+
 def save_figure(fig: plt.Figure, name: str) -> Path:
     """Write `fig` to report/figures/<name>.pdf at its own size, atomically, and close it.
 
     The file is written under a temporary name and renamed, so a failed run never
     leaves half a figure behind. Metadata carries no date, so reruns are byte-identical.
     """
+    width, height = fig.get_size_inches() * CM_PER_INCH
+    fits_the_page(name, width, height)
     FIGURE_DIR.mkdir(parents=True, exist_ok=True)
     target = FIGURE_DIR / f"{name}.pdf"
     partial = target.with_suffix(".pdf.partial")
@@ -169,6 +221,8 @@ def save_tikz(picture: str, name: str) -> Path:
             raise RuntimeError(
                 f"TikZ figure {name} ({source}) failed to compile: {errors[:1] or done.stdout[-800:]}"
             )
+        page = PdfReader(Path(scratch) / f"{name}.pdf").pages[0].mediabox
+        fits_the_page(name, float(page.width) / 72 * CM_PER_INCH, float(page.height) / 72 * CM_PER_INCH)
         partial = target.with_suffix(".pdf.partial")
         shutil.move(Path(scratch) / f"{name}.pdf", partial)
     os.replace(partial, target)

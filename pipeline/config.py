@@ -11,7 +11,7 @@ import sys
 import tomllib
 from dataclasses import dataclass
 
-from pipeline.errors import BuildError, warning
+from pipeline.errors import BuildError, read_text, warning
 from pipeline.paths import PROJECT
 from pipeline.texify import escape_text
 
@@ -89,16 +89,7 @@ def read_config() -> tuple[dict, Lines]:
     path = PROJECT.config
     if not path.is_file():
         raise _error("file not found", None, ["copy the example from the README and fill in your names"])
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise _error(
-            f"not UTF-8 text (byte 0x{raw[error.start]:02X})",
-            line,
-            ["save the file as UTF-8 (every editor can)"],
-        ) from None
+    text = read_text(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -108,7 +99,7 @@ def read_config() -> tuple[dict, Lines]:
     lines = Lines(text)
     for table, value in data.items():
         if table not in SCHEMA:
-            raise _unknown(table, SCHEMA, "a table", lines.of(table) or lines.keys.get(("", 0, table)))
+            raise _unknown(table, SCHEMA, "report.toml", lines.of(table) or lines.keys.get(("", 0, table)))
         entries = value if isinstance(value, list) else [value]
         for index, entry in enumerate(entries, start=1):
             if not isinstance(entry, dict):
@@ -118,14 +109,21 @@ def read_config() -> tuple[dict, Lines]:
                 )
             for key in entry:
                 if key not in SCHEMA[table]:
-                    raise _unknown(key, SCHEMA[table], f"a key of [{table}]", lines.of(table, index, key))
+                    raise _unknown(
+                        key,
+                        SCHEMA[table],
+                        f"[[{table}]]" if isinstance(value, list) else f"[{table}]",
+                        lines.of(table, index, key),
+                    )
     return data, lines
 
 
-def _unknown(name: str, known: tuple[str, ...] | dict, what: str, line: int | None) -> BuildError:
+def _unknown(name: str, known: tuple[str, ...] | dict, where: str, line: int | None) -> BuildError:
+    """`name` is not one of `known` (the tables of the file, or the keys of a table)."""
     guess = difflib.get_close_matches(name, list(known), n=1)
-    details = [f"did you mean '{guess[0]}'?" if guess else "", f"{what} is one of: {', '.join(known)}"]
-    return _error(f"unknown {what.split(' ', 1)[1]} '{name}'", line, details)
+    details = [f"did you mean '{guess[0]}'?" if guess else "", f"{where} can hold: {', '.join(known)}"]
+    kind = "table" if where == "report.toml" else "key"
+    return _error(f"unknown {kind} '{name}'" + ("" if kind == "table" else f" in {where}"), line, details)
 
 
 def _text(entry: dict, key: str, line: int | None, *, required: bool) -> str:

@@ -18,6 +18,7 @@ from pipeline.paths import PROJECT
 from pipeline.tex_setup import required_packages
 
 OVERFULL_LIMIT_PT = 1.0
+NEARBY = 40  # rendered lines to look back for one a template line produced
 
 # TeX's terse messages, and what they usually mean in a template.
 HINTS = {
@@ -51,24 +52,31 @@ def _template_line_pattern(line: str) -> re.Pattern[str] | None:
 
 
 def template_place(rendered: Path, line: int) -> Place:
-    """The template line that produced line `line` of the rendered file `rendered`."""
+    """The template line that produced line `line` of the rendered file `rendered`. TeX
+    often notices a problem only where a paragraph or an argument ends, on a line no
+    template line produced (a blank one, say): then the nearest line above it that one did."""
     template = PROJECT.templates_dir / rendered.name
     rendered_lines = rendered.read_text(encoding="utf-8", errors="replace").splitlines()
+    if template.exists():
+        template_lines = template.read_text(encoding="utf-8").splitlines()
+        for number in range(min(line, len(rendered_lines)), max(line - NEARBY, 0), -1):
+            if found := _template_line(template_lines, rendered_lines, number):
+                return Place(template, found, template_lines[found - 1])
     target = rendered_lines[line - 1].strip() if 0 < line <= len(rendered_lines) else ""
-    if not template.exists() or not target:
-        return Place(rendered, line, target)
-    template_lines = template.read_text(encoding="utf-8").splitlines()
+    return Place(rendered, line, target)
+
+
+def _template_line(template_lines: list[str], rendered_lines: list[str], line: int) -> int | None:
+    """The template line that renders to rendered line `line`; of equal matches, the one
+    at the same relative height in the file."""
+    target = rendered_lines[line - 1].strip()
     candidates = [
         number
         for number, text in enumerate(template_lines, start=1)
-        if (pattern := _template_line_pattern(text)) and pattern.fullmatch(target)
+        if target and (pattern := _template_line_pattern(text)) and pattern.fullmatch(target)
     ]
-    if not candidates:
-        return Place(rendered, line, target)
-    # Of equal matches, the one at the same relative height in the file.
     expected = line * len(template_lines) / max(len(rendered_lines), 1)
-    best = min(candidates, key=lambda number: abs(number - expected))
-    return Place(template, best, template_lines[best - 1])
+    return min(candidates, key=lambda number: abs(number - expected)) if candidates else None
 
 
 def debian_package_for(file: str) -> str | None:
@@ -105,11 +113,17 @@ def _runaway_argument(before: list[str], build_dir: Path) -> Place | None:
     but prints the argument's first words after `Runaway argument?`."""
     if "Runaway argument?" not in before[:-1]:
         return None
-    start = before[before.index("Runaway argument?") + 1].split(r" \par", 1)[0][:40]
-    for rendered in sorted(build_dir.glob("*.tex")):
-        for number, line in enumerate(rendered.read_text(encoding="utf-8").splitlines(), start=1):
-            if start and start in line:
-                return template_place(rendered, number)
+    words = before[before.index("Runaway argument?") + 1].split(r" \par", 1)[0].lstrip("{").split()
+    rendered = {
+        path: path.read_text(encoding="utf-8").splitlines() for path in sorted(build_dir.glob("*.tex"))
+    }
+    # The argument may run over several lines: look for as many of its first words as one holds.
+    for count in range(min(len(words), 8), 0, -1):
+        start = " ".join(words[:count])
+        for path, lines in rendered.items():
+            for number, line in enumerate(lines, start=1):
+                if len(start) >= 6 and start in line:
+                    return template_place(path, number)
     return None
 
 
@@ -133,12 +147,17 @@ def latex_error_report(log: str, build_dir: Path) -> BuildError:
                 place = template_place(rendered, int(context.split()[0][2:]))
             else:
                 place = Place(build_dir / "submission.tex", None)
+            if (package := re.search(r"File `([^']+)\.sty' not found", message)) and (
+                loaded := where_used(package.group(1))
+            ):  # TeX is already past the \usepackage line when it finds the file missing
+                place = loaded
             hint = next((text for key, text in HINTS.items() if message.startswith(key)), "")
             hint = explain_missing_file(message) or hint
+            stopped = context.split(" ", 1)[-1].strip()  # without TeX's "l.14" (a line of report/build/)
             details = [
                 place.text.strip(),
                 hint and f"meaning: {hint}",
-                context and f"TeX stopped at: {context.strip()}",
+                stopped and f"TeX stopped at: {stopped}",
             ]
             return BuildError(message, place.path, place.line, details)
     return BuildError("LaTeX stopped without naming an error")
@@ -150,11 +169,13 @@ def undefined_references(log: str) -> list[str]:
     return sorted(set(found))
 
 
-def where_used(label: str) -> Place | None:
-    """The first template line that refers to `label` (`\\ref{fig:x}`, `\\coderef{1(b)}`)."""
+def where_used(name: str) -> Place | None:
+    """The first template line with `name` in braces, alone or in a list:
+    `\\ref{fig:x}`, `\\coderef{1(b)}`, `\\usepackage{amsmath, name}`."""
+    used = re.compile(r"[{,]\s*" + re.escape(name) + r"\s*[,}]")
     for template in PROJECT.templates():
         for number, line in enumerate(template.read_text(encoding="utf-8").splitlines(), start=1):
-            if "{" + label + "}" in line:
+            if used.search(line):
                 return Place(template, number, line)
     return None
 
@@ -171,9 +192,11 @@ def overfull_boxes(log: str, build_dir: Path) -> list[str]:
     return warnings
 
 
-def template_error(error: jinja2.TemplateError) -> BuildError:
-    """A Jinja error at the template's path and line, with the line itself."""
-    message = f"{type(error).__name__}: {error.message or error}"
+def template_error(error: Exception) -> BuildError:
+    """An error while rendering (Jinja's, or a filter's) at the template's path and line,
+    with the line itself."""
+    detail = error.message if isinstance(error, jinja2.TemplateError) and error.message else error
+    message = f"{type(error).__name__}: {detail}"
     if isinstance(error, jinja2.TemplateSyntaxError) and error.filename:
         path, line = Path(error.filename), error.lineno
     else:

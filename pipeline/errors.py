@@ -38,3 +38,19 @@ class BuildError(Exception):
 
 def warning(path: Path | str, line: int | None, message: str, details: list[str] = ()) -> str:
     return located(path, line, "warning", message, details)
+
+
+def read_text(path: Path) -> str:
+    """A source file's text, which must be UTF-8: otherwise an error at the line of the
+    first byte that is not (a file saved as Latin-1, say)."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise BuildError(
+            f"not UTF-8 text (byte 0x{raw[error.start]:02X})",
+            path,
+            line,
+            ["save the file as UTF-8 (every editor can)"],
+        ) from None

@@ -6,6 +6,7 @@ one is latexmk, which loads the preamble itself: for REPORT_FORMAT=off, and when
 format cannot be made or loaded.
 """
 
+import contextlib
 import os
 import re
 import shutil
@@ -74,28 +75,21 @@ def _latexmk(build_dir: Path, main: str, env: dict) -> subprocess.CompletedProce
     )
 
 
-def _compile(build_dir: Path, main: str, env: dict) -> subprocess.CompletedProcess:
+def _compile(build_dir: Path, main: str, env: dict) -> tuple[subprocess.CompletedProcess, bool]:
     """Passes started from the format made from this very preamble, remade once if it
-    does not load. Only if there is still none, latexmk, with a line saying so: the two
+    does not load; and whether it took the plain route instead. That is latexmk, when no
+    format could be made (a broken preamble: latexmk then shows where) or loaded: the two
     routes make the same pages, but not the same bytes (fonts are numbered differently)."""
     fmt = current_format(build_dir)
     done = _passes(build_dir, main, env, fmt) if fmt else None
-    if done is None:
-        try:
+    if fmt and done is None:  # made by another pdfTeX, say: remake it once
+        with contextlib.suppress(FormatError):
             ensure_format(build_dir, remake=True)
-            problem = ""
-        except FormatError as error:
-            problem = str(error)
         fmt = current_format(build_dir)
-        done = None if problem or fmt is None else _passes(build_dir, main, env, fmt)
-        if done is None:
-            print(
-                f"[latex] the preamble format does not load ({problem or 'pdfTeX refused it'});"
-                " compiling with latexmk",
-                file=sys.stderr,
-            )
-            return _latexmk(build_dir, main, env)
-    return done
+        done = _passes(build_dir, main, env, fmt) if fmt else None
+    if done is None:
+        return _latexmk(build_dir, main, env), True
+    return done, False
 
 
 def latex_environment(build_dir: Path, source_date_epoch: int) -> dict[str, str]:
@@ -127,7 +121,7 @@ def compile_document(build_dir: Path, main: str, source_date_epoch: int, *, plai
     build_dir = build_dir.resolve()
     env = latex_environment(build_dir, source_date_epoch)
     marker = _forget_interrupted_compile(build_dir, main)
-    done = _latexmk(build_dir, main, env) if plain else _compile(build_dir, main, env)
+    done, fell_back = (_latexmk(build_dir, main, env), False) if plain else _compile(build_dir, main, env)
     log_path = build_dir / f"{main}.log"
     log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else ""
     the_log = f"the whole log: {PROJECT.shown(log_path)}"
@@ -148,6 +142,10 @@ def compile_document(build_dir: Path, main: str, source_date_epoch: int, *, plai
             [used.text.strip() if used else "", "each needs a \\label{...} of that name", the_log],
         )
     marker.unlink()
+    if fell_back:
+        print(
+            "[latex] compiled with latexmk: the preamble format could not be made or loaded", file=sys.stderr
+        )
     for warning in overfull_boxes(log, build_dir):
         print(warning, file=sys.stderr)
     return build_dir / f"{main}.pdf"

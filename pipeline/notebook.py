@@ -33,13 +33,16 @@ from dataclasses import asdict, dataclass, field
 from importlib.util import source_from_cache
 from pathlib import Path
 
-from pipeline.errors import BuildError
+from pipeline.errors import BuildError, read_text
 from pipeline.paths import PROJECT
 from pipeline.stamps import file_digest, write_atomically
 
 CELL_MARKER = "# %%"
 TASK_LABEL = re.compile(r"^\d+\([a-z]\)")
 PROGRESS_EVERY = 10.0  # seconds between "still running" lines
+OUTPUT_LINES = 60  # of a cell's output, the PDF shows the first lines, then "... N more lines"
+OUTPUT_WIDTH = 500  # and of each line, the first characters
+ANSI_CODE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")  # colours and cursor moves of a terminal
 GRACE = 10.0  # seconds a cell past its timeout gets to stop before the process ends
 # Modules every notebook imports for plumbing; the report lists the others' code.
 PLUMBING = {"figures_src/__init__.py", "figures_src/publish.py", "figures_src/page.py"}
@@ -244,7 +247,10 @@ def run_cells(path: Path, cells: list[Cell], timeout: float) -> tuple[dict, list
             watchdog.running(None)
             raise NotebookError(_cell_failure(error, path, cell, watchdog)) from None
         watchdog.running(None)
-        cell.output, cell.stderr = printed.getvalue(), errors.getvalue()
+        cell.output, cell.stderr = (
+            as_a_terminal_shows(printed.getvalue()),
+            as_a_terminal_shows(errors.getvalue()),
+        )
         cell.figures = publish.SAVED_FIGURES[figures_before:]
     return dict(publish.RESULTS), list(publish.WRITTEN)
 
@@ -271,9 +277,37 @@ def _cell_failure(error: BaseException, path: Path, cell: Cell, watchdog: Watchd
         head = f"{where} called exit({error.code!r}): a cell must not end the notebook's run"
     else:
         message = "".join(traceback.format_exception_only(error)).strip().splitlines()
-        head = f"{where} raised {message[0]}"
+        said = str(error).splitlines()
+        head = f"{where} raised {type(error).__name__}" + (f": {said[0]}" if said else "")
         stack = ["Traceback (most recent call last):", *stack, *message]
     return "\n".join([head, *(f"    {line}" for line in stack)])
+
+
+def as_a_terminal_shows(text: str) -> str:
+    """A cell's output as a terminal would show it, and short enough to print: colour
+    codes dropped, each line as its last carriage return left it (a progress bar),
+    backspaces applied, other control characters made visible (NUL is ^@), tabs
+    expanded; at most OUTPUT_LINES lines of at most OUTPUT_WIDTH characters."""
+    shown = []
+    for raw in ANSI_CODE.sub("", text).split("\n"):
+        cells: list[str] = []  # what each column of the terminal line shows
+        cursor = 0
+        for char in raw.rstrip("\r"):
+            if char in "\r\b":  # back to the line's start, or one column back: what follows overwrites
+                cursor = 0 if char == "\r" else max(cursor - 1, 0)
+                continue
+            shown_as = (
+                "^" + chr(ord(char) ^ 64) if (ord(char) < 32 and char != "\t") or ord(char) == 127 else char
+            )
+            cells[cursor : cursor + 1] = [shown_as]
+            cursor += 1
+        row = "".join(cells).expandtabs(8)
+        extra = len(row) - OUTPUT_WIDTH
+        shown.append(row if extra <= 0 else f"{row[:OUTPUT_WIDTH]} ... ({extra} more characters)")
+    if len(shown) > OUTPUT_LINES + 1:  # the last "line" is what follows the final newline
+        hidden = len(shown) - OUTPUT_LINES - (shown[-1] == "")
+        shown = [*shown[:OUTPUT_LINES], f"... {hidden} more lines", ""]
+    return "\n".join(shown)
 
 
 def _mark_task_ranges(records: list[dict]) -> list[dict]:
@@ -291,7 +325,7 @@ def run_notebook(path: Path, timeout: float) -> dict:
     path = path.resolve()
     recorder = ReadRecorder()
     recorder.see(path)
-    cells = split_cells(recorder.texts[PROJECT.shown(path)])
+    cells = split_cells(read_text(path))
     values, written = run_cells(path, cells, timeout)
     recorder.see_imported_modules()
     notebook = PROJECT.shown(path)
@@ -321,7 +355,7 @@ def main(argv: list[str]) -> int:
     start = time.perf_counter()
     try:
         record = run_notebook(Path(argv[0]), timeout)
-    except NotebookError as error:
+    except (NotebookError, BuildError) as error:
         print(error, file=sys.stderr)
         return 1
     except OSError as error:  # writing the record: a full disk, a read-only folder

@@ -13,12 +13,16 @@ import jinja2
 
 from figures_src import page
 from pipeline.diagnostics import template_error
+from pipeline.errors import read_text
 from pipeline.paths import PROJECT
 from pipeline.texify import UNICODE_COMMANDS, format_number
 
 
 def _finalize(value: object) -> object:
-    """Format numbers the one way the report formats numbers; leave LaTeX strings alone."""
+    """Format numbers the one way the report formats numbers (a list: each of them,
+    separated by commas); leave LaTeX strings alone."""
+    if isinstance(value, list):
+        return ", ".join(str(_finalize(item)) for item in value)
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return format_number(value)
     return value
@@ -58,10 +62,12 @@ def template_environment(templates: Path = PROJECT.templates_dir) -> jinja2.Envi
 
 
 def render(environment: jinja2.Environment, name: str, context: dict) -> str:
-    """The template `name` rendered; a Jinja error becomes a BuildError at its line."""
+    """The template `name` rendered; any error (Jinja's, or a filter's such as `|num`
+    given text) becomes a BuildError at the template's line."""
+    read_text(Path(environment.loader.searchpath[0]) / name)  # UTF-8, or an error at the bad byte
     try:
         return environment.get_template(name).render(context)
-    except jinja2.TemplateError as error:
+    except Exception as error:
         raise template_error(error) from None
 
 

@@ -112,7 +112,7 @@ def format_number(value: numbers.Real, digits: int = 3, trailing_zeros: bool = F
     The result works in text and in math mode.
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"format_number expects a real number, got {value!r}")
+        raise TypeError(f"a number is needed here, got {type(value).__name__} {value!r}")
     if not math.isfinite(value):
         raise ValueError(f"cannot format the non-finite number {value!r}")
     if isinstance(value, numbers.Integral) or (float(value).is_integer() and abs(value) < 1e6):

@@ -164,18 +164,18 @@ def test_a_data_file_a_notebook_reads_is_an_input(workspace: Workspace) -> None:
 
 
 def test_a_module_anywhere_in_the_project_reruns_exactly_its_readers(workspace: Workspace) -> None:
-    """pipeline/texify.py is imported by ex2 and ex3, not by ex1."""
-    readers = sorted(
-        f"figures_src/{name}.py"
-        for name in ("ex1", "ex2", "ex3")
-        if "pipeline/texify.py"
-        in (workspace.root / "report" / "stamps" / f"notebook-{name}.json").read_text()
-    )
-    assert readers and len(readers) < 3
-    texify = workspace.root / "pipeline" / "texify.py"
-    workspace.write("pipeline/texify.py", texify.read_text(encoding="utf-8") + "\n# An edited comment.\n")
+    """A new module in pipeline/, imported by ex2 only: editing it reruns ex2, not ex1 or ex3."""
+    workspace.write("pipeline/units.py", 'SCALE = "first-scale"\n')
+    notebook = (workspace.root / "figures_src" / "ex2.py").read_text(encoding="utf-8")
+    reading = '\n# %% A shared constant\nfrom pipeline.units import SCALE\n\npublish("fresh_marker", SCALE)\n'
+    workspace.write("figures_src/ex2.py", notebook + reading)
+    workspace.edit("templates/ex2.tex", r"\section{", "Scale: \\VAR{ex2.fresh_marker}.\n\\section{")
+    workspace.make()
+    assert "first-scale" in text(workspace)
+    workspace.write("pipeline/units.py", 'SCALE = "second-scale"\n')
     done = workspace.make()
-    assert sorted(re.findall(r"\[notebook\] (\S+): running", done.stdout)) == readers
+    assert re.findall(r"\[notebook\] (\S+): running", done.stdout) == ["figures_src/ex2.py"]
+    assert "second-scale" in text(workspace)
 
 
 def test_a_deleted_notebook_leaves_the_pdf(workspace: Workspace) -> None:
