@@ -30,16 +30,13 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pipeline.errors import BuildError, warning
 from pipeline.paths import PROJECT
 from pipeline.stamps import Stamp, forget, read_stamp, snapshot, write_stamp
 
-# Imported where they are needed, so that a build with nothing to do starts in a few
-# milliseconds: Jinja2, Pygments, PyLaTeX and concurrent.futures are not.
-if TYPE_CHECKING:
-    from pipeline.config import Submission
+# Jinja2, Pygments, PyLaTeX and concurrent.futures are imported where they are needed,
+# so that a build with nothing to do starts in a few milliseconds.
 
 BUILD_FAILED = "build failed; report/submission.pdf (if any) is the last good one"
 # One BLAS thread per notebook: sums in a fixed order give the same round-off digits
@@ -224,15 +221,13 @@ def compile_document(
 ) -> None:
     """report.toml + results + code pages + figures + templates -> report/submission.pdf.
     `inputs` are the hashes of what it reads, taken before reading."""
-    from pipeline.config import load_submission
     from pipeline.latex import compile_document as compile_latex
     from pipeline.latex import publish_pdf
     from pipeline.preamble import current_format
-    from pipeline.render import layout_context, render_templates
+    from pipeline.render import document_context, render_templates
 
     start = time.perf_counter()
-    context = template_context(load_submission(), load_results(notebooks))
-    rendered = render_templates({**context, **layout_context()}, PROJECT.build)
+    rendered = render_templates(document_context(notebooks), PROJECT.build)
     say(f"[render] {len(rendered)} templates -> report/build/ ({reason}, {elapsed(start)})")
     plain = settings["REPORT_FORMAT"] == "off"  # bypass the preamble format
     if not plain and current_format(PROJECT.build) is None:
@@ -244,28 +239,6 @@ def compile_document(
         PROJECT, "document", Stamp(inputs=inputs, outputs=snapshot(PROJECT, [PROJECT.pdf]), settings=settings)
     )
     say(f"[latex] report/submission.pdf ({elapsed(start)})")
-
-
-def load_results(notebooks: list[str]) -> dict[str, dict]:
-    """Each notebook's results with the page map of its typeset code, by notebook name."""
-    results = {}
-    for notebook in notebooks:
-        record = json.loads(PROJECT.results_of(notebook).read_text(encoding="utf-8"))
-        record["pages"] = json.loads(PROJECT.page_map_of(notebook).read_text(encoding="utf-8"))
-        results[notebook] = record
-    return results
-
-
-def template_context(submission: "Submission", results: dict[str, dict]) -> dict:
-    """What the templates see: `submission`, `exercises` (the exercise templates in their
-    order), each notebook's values by its name (`ex1.some_value`), and `notebooks` with
-    every notebook's cells."""
-    return {
-        "submission": submission.as_latex(),
-        "exercises": PROJECT.exercises(),
-        "notebooks": results,
-        **{name: record["values"] for name, record in results.items()},
-    }
 
 
 # --- Keeping report/ to what the sources make -------------------------------------

@@ -20,8 +20,9 @@ SCHEMA = {
     "submission": ("course", "sheet", "tutorial_group"),
     "members": ("name", "matriculation"),
     "build": ("cell_timeout_minutes",),
+    "appendix": ("show",),
 }
-REQUIRED = {"submission": SCHEMA["submission"], "members": ("name",), "build": ()}
+APPENDIX_SHOWS = ("cited", "all")
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,11 @@ class Submission:
 
 @dataclass(frozen=True)
 class Settings:
-    """How the build runs: the optional [build] table of report.toml."""
+    """The optional tables of report.toml: how the build runs ([build]) and which code
+    the appendix shows ([appendix]: the cells the answers cite, or all of them)."""
 
     cell_timeout_minutes: float = 10.0
+    appendix_show: str = "cited"
 
 
 class Lines:
@@ -172,13 +175,19 @@ def load_submission() -> Submission:
 
 
 def load_settings() -> Settings:
-    """The [build] table, checked; defaults where it is silent."""
+    """The [build] and [appendix] tables, checked; defaults where they are silent."""
     data, lines = read_config()
-    build = data.get("build", {})
-    timeout = build.get("cell_timeout_minutes", Settings.cell_timeout_minutes)
+    timeout = data.get("build", {}).get("cell_timeout_minutes", Settings.cell_timeout_minutes)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
         raise _error(
             f"'cell_timeout_minutes' must be a number of minutes above 0, got {timeout!r}",
             lines.of("build", 1, "cell_timeout_minutes"),
         )
-    return Settings(cell_timeout_minutes=float(timeout))
+    show = data.get("appendix", {}).get("show", Settings.appendix_show)
+    if show not in APPENDIX_SHOWS:
+        raise _error(
+            f"'show' must be one of {', '.join(repr(s) for s in APPENDIX_SHOWS)}, got {show!r}",
+            lines.of("appendix", 1, "show"),
+            ["'cited': the cells the answers cite with \\coderef; 'all': every cell of every notebook"],
+        )
+    return Settings(cell_timeout_minutes=float(timeout), appendix_show=show)

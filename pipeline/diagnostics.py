@@ -169,15 +169,44 @@ def undefined_references(log: str) -> list[str]:
     return sorted(set(found))
 
 
+def ambiguous_targets(log: str, build_dir: Path) -> list[BuildError]:
+    """Two link targets of one name, which TeX only warns about: a \\label defined twice,
+    or two destinations pdfTeX keeps only the first of. A link to either would land on
+    the first, whatever page its text names."""
+    problems = []
+    for label in sorted(set(re.findall(r"Label `([^']+)' multiply defined", log))):
+        lines = _lines_with(r"\\label\{" + re.escape(label) + r"\}")
+        second = (
+            lines[1] if len(lines) > 1 else lines[0] if lines else Place(build_dir / "submission.tex", None)
+        )
+        problems.append(
+            BuildError(f"the label {label} is defined twice", second.path, second.line, [second.text.strip()])
+        )
+    for match in re.finditer(r"destination with the same identifier \(name\{([^}]+)\}\)", log):
+        context = re.search(r"^l\.(\d+) ", log[match.end() : match.end() + 400], flags=re.MULTILINE)
+        rendered = _file_being_read(log[: match.start()], build_dir)
+        place = template_place(rendered, int(context.group(1))) if context else Place(rendered, None)
+        message = f"two link targets are named {match.group(1)}; links to the second land on the first"
+        problems.append(BuildError(message, place.path, place.line, [place.text.strip()]))
+    return problems
+
+
+def _lines_with(pattern: str) -> list[Place]:
+    """Every template line matching `pattern`."""
+    found = re.compile(pattern)
+    return [
+        Place(template, number, line)
+        for template in PROJECT.templates()
+        for number, line in enumerate(template.read_text(encoding="utf-8").splitlines(), start=1)
+        if found.search(line)
+    ]
+
+
 def where_used(name: str) -> Place | None:
     """The first template line with `name` in braces, alone or in a list:
     `\\ref{fig:x}`, `\\coderef{1(b)}`, `\\usepackage{amsmath, name}`."""
-    used = re.compile(r"[{,]\s*" + re.escape(name) + r"\s*[,}]")
-    for template in PROJECT.templates():
-        for number, line in enumerate(template.read_text(encoding="utf-8").splitlines(), start=1):
-            if used.search(line):
-                return Place(template, number, line)
-    return None
+    places = _lines_with(r"[{,]\s*" + re.escape(name) + r"\s*[,}]")
+    return places[0] if places else None
 
 
 def overfull_boxes(log: str, build_dir: Path) -> list[str]:

@@ -14,7 +14,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipeline.diagnostics import latex_error_report, overfull_boxes, undefined_references, where_used
+from pipeline.diagnostics import (
+    ambiguous_targets,
+    latex_error_report,
+    overfull_boxes,
+    undefined_references,
+    where_used,
+)
 from pipeline.errors import BuildError
 from pipeline.paths import PROJECT
 from pipeline.preamble import FormatError, current_format, ensure_format
@@ -134,13 +140,19 @@ def compile_document(build_dir: Path, main: str, source_date_epoch: int, *, plai
         problem.details.append(the_log)
         raise problem
     if unresolved := undefined_references(log):
-        used = where_used(unresolved[0])
+        # A \coderef{1(b)} refers to the labels code:1(b) and code:1(b):last.
+        used = where_used(unresolved[0]) or where_used(
+            unresolved[0].removeprefix("code:").removesuffix(":last")
+        )
         raise BuildError(
             f"undefined reference{'s' if len(unresolved) > 1 else ''}: {', '.join(unresolved)}",
             used.path if used else None,
             used.line if used else None,
             [used.text.strip() if used else "", "each needs a \\label{...} of that name", the_log],
         )
+    if ambiguous := ambiguous_targets(log, build_dir):
+        ambiguous[0].details.append(the_log)
+        raise ambiguous[0]
     marker.unlink()
     if fell_back:
         print(

@@ -19,6 +19,7 @@ has no keyboard), or running longer than the timeout. A cell that runs long says
 every PROGRESS_EVERY seconds.
 """
 
+import ast
 import contextlib
 import io
 import json
@@ -58,6 +59,7 @@ class Cell:
     output: str = ""
     stderr: str = ""
     figures: list[str] = field(default_factory=list)
+    uses: list[str] = field(default_factory=list)  # the notebook's modules whose names the cell uses
 
     @property
     def title(self) -> str:
@@ -310,6 +312,29 @@ def as_a_terminal_shows(text: str) -> str:
     return "\n".join(shown)
 
 
+def mark_modules_used(cells: list[Cell]) -> None:
+    """Note in each cell which of the project's modules it uses: a name it reads that a
+    cell imported from that module (`from figures_src.moe_layer import MoELayer`). The
+    appendix lists a module after the cells shown that use it."""
+    trees = [ast.parse(cell.source) for cell in cells]
+    imported: dict[str, str] = {}  # a name bound by an import -> the module file it came from
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                bound = {alias.asname or alias.name: node.module for alias in node.names}
+            elif isinstance(node, ast.Import):
+                bound = {alias.asname or alias.name.split(".")[0]: alias.name for alias in node.names}
+            else:
+                continue
+            for name, module in bound.items():
+                origin = getattr(sys.modules.get(module), "__file__", None)
+                if origin and PROJECT.shown(Path(origin)).startswith("figures_src/"):
+                    imported[name] = PROJECT.shown(Path(origin))
+    for cell, tree in zip(cells, trees, strict=True):
+        names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+        cell.uses = sorted({imported[name] for name in names & imported.keys()} - PLUMBING)
+
+
 def _mark_task_ranges(records: list[dict]) -> list[dict]:
     """`\\coderef{1(b)}` names the cells of task 1(b), from the first to the last: mark them."""
     tasks = [record["task"] for record in records]
@@ -328,6 +353,7 @@ def run_notebook(path: Path, timeout: float) -> dict:
     cells = split_cells(read_text(path))
     values, written = run_cells(path, cells, timeout)
     recorder.see_imported_modules()
+    mark_modules_used(cells)
     notebook = PROJECT.shown(path)
     modules = sorted(
         name for name in recorder.texts if name.startswith("figures_src/") and name not in PLUMBING

@@ -6,12 +6,15 @@ comments. Undefined names are errors, and every number a template prints passes
 through pipeline.texify.format_number (the environment's `finalize`).
 """
 
+import json
 import numbers
+import re
 from pathlib import Path
 
 import jinja2
 
 from figures_src import page
+from pipeline.config import load_settings, load_submission
 from pipeline.diagnostics import template_error
 from pipeline.errors import read_text
 from pipeline.paths import PROJECT
@@ -35,6 +38,54 @@ def layout_context() -> dict:
         "page": {"text_width_cm": page.TEXT_WIDTH_CM, "text_height_cm": page.TEXT_HEIGHT_CM},
         "unicode_commands": [(f"{ord(char):04X}", command) for char, command in UNICODE_COMMANDS.items()],
     }
+
+
+def document_context(notebooks: list[str]) -> dict:
+    """What the document's templates see: `submission` (report.toml, escaped), `exercises`
+    (the exercise templates in their order), each notebook's values by its name
+    (`ex1.some_value`), `notebooks` (those whose code the appendix shows, with the cells
+    and modules it shows and where their typeset pages are), and the layout."""
+    everything = load_settings().appendix_show == "all"
+    cited = cited_tasks()
+    records = {}
+    for notebook in notebooks:
+        record = json.loads(PROJECT.results_of(notebook).read_text(encoding="utf-8"))
+        record["pages"] = json.loads(PROJECT.page_map_of(notebook).read_text(encoding="utf-8"))
+        record["shown_cells"], record["shown_modules"] = appendix_of(record, cited, everything=everything)
+        records[notebook] = record
+    return {
+        "submission": load_submission().as_latex(),
+        "exercises": PROJECT.exercises(),
+        "notebooks": {name: record for name, record in records.items() if record["shown_cells"]},
+        **{name: record["values"] for name, record in records.items()},
+        **layout_context(),
+    }
+
+
+def cited_tasks() -> set[str]:
+    """The tasks whose code the answers cite: `\\coderef{1(b)}` in any template."""
+    return {
+        task
+        for template in PROJECT.templates()
+        for task in re.findall(r"\\coderef\{([^}]*)\}", template.read_text(encoding="utf-8"))
+    }
+
+
+def appendix_of(
+    record: dict, cited: set[str], *, everything: bool
+) -> tuple[list[dict], list[tuple[int, dict]]]:
+    """The cells of a notebook the appendix shows, and the modules (numbered as typeset):
+    the cells of the tasks the answers cite, after the cells that open the notebook (its
+    introduction and setup), then the modules those cells use; or, with `everything`,
+    every cell and module."""
+    cells = record["cells"]
+    if everything:
+        return cells, list(enumerate(record["modules"], start=1))
+    opening = next((index for index, cell in enumerate(cells) if cell["task"]), len(cells))
+    shown = [cell for cell in cells if cell["task"] in cited]
+    shown = cells[:opening] + shown if shown else []
+    used = {module for cell in shown for module in cell["uses"]}
+    return shown, [(index, m) for index, m in enumerate(record["modules"], start=1) if m["path"] in used]
 
 
 def template_environment(templates: Path = PROJECT.templates_dir) -> jinja2.Environment:

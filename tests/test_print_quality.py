@@ -214,3 +214,67 @@ def test_appendix_pages_that_start_inside_a_cell_say_which(built_pdf: Path) -> N
             header = re.match(r"Cell ([A-C]\.\d+)|Module (\S+),", line)
             if header:
                 open_item = f"Cell {header.group(1)}" if header.group(1) else header.group(2)
+
+
+def words_by_page(pdf: Path) -> list[list[tuple[float, float, float, float, str]]]:
+    """Each page's words with their boxes (x0, top, x1, bottom, in points from the top left)."""
+    html = run("pdftotext", "-bbox", str(pdf), "-")
+    pages = []
+    for page in html.split("<page ")[1:]:
+        words = re.findall(
+            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', page
+        )
+        pages.append([(float(a), float(b), float(c), float(d), html_text(w)) for a, b, c, d, w in words])
+    return pages
+
+
+def html_text(word: str) -> str:
+    return word.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
+
+
+def links(pdf: Path) -> list[tuple[int, str, int]]:
+    """Every internal link: the page it is on, the words inside its rectangle, the page it leads to."""
+    reader = PdfReader(pdf)
+    targets = {
+        name: reader.get_destination_page_number(dest) for name, dest in reader.named_destinations.items()
+    }
+    words = words_by_page(pdf)
+    found = []
+    for number, page in enumerate(reader.pages):
+        height = float(page.mediabox.height)
+        for annotation in page.get("/Annots", []):
+            link = annotation.get_object()
+            destination = link.get("/A", {}).get("/D", link.get("/Dest"))
+            if link.get("/Subtype") != "/Link" or destination is None:
+                continue
+            x0, y0, x1, y1 = (float(v) for v in link["/Rect"])
+            inside = [
+                w for a, top, b, bottom, w in words[number]
+                if a >= x0 - 1 and b <= x1 + 1 and top >= height - y1 - 2 and bottom <= height - y0 + 2
+            ]  # fmt: skip
+            target = (
+                targets[str(destination)]
+                if isinstance(destination, str)
+                else reader.get_page_number(destination[0])
+            )
+            found.append((number, " ".join(inside), target))
+    return found
+
+
+def test_every_link_lands_where_its_text_says(built_pdf: Path) -> None:
+    """A link that names a page lands on it; one that names a figure, cell or task lands on
+    the page that shows it (pdftotext's view of each page)."""
+    pages = page_texts(built_pdf)
+    checked = 0
+    for number, text, target in links(built_pdf):
+        where = f"the link {text!r} on p. {number + 1} leads to p. {target + 1}"
+        if page := re.search(r"p\. (\d+)", text):
+            assert target + 1 == int(page.group(1)), where
+        if figure := re.match(r"Figure (\d+)", text):
+            assert f"Figure {figure.group(1)}:" in pages[target], where
+        elif cell := re.search(r"cells? ([A-Z]\.\d+)", text):
+            assert re.search(rf"Cell {re.escape(cell.group(1))}\b", pages[target]), where
+        elif re.fullmatch(r"\d+\([a-h]\)", text):
+            assert re.search(rf"^\s*{re.escape(text)}\s", pages[target], re.MULTILINE), where
+        checked += 1
+    assert checked >= 20, f"only {checked} links"

@@ -1,0 +1,92 @@
+"""The code appendix: the cells the answers cite, with their output, figures and modules.
+
+The selection is read from the templates (`\\coderef{1(b)}`) and the notebooks' records,
+never from a list kept by hand; report.toml can ask for every cell instead.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from conftest import pdf_to_text
+from workspace import Workspace, copy_project, quickfix
+
+from pipeline.paths import PROJECT
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, built_pdf: Path) -> Workspace:
+    return copy_project(tmp_path / "project")
+
+
+def cited() -> set[str]:
+    return {
+        task
+        for template in PROJECT.templates()
+        for task in re.findall(r"\\coderef\{([^}]*)\}", template.read_text(encoding="utf-8"))
+    }
+
+
+def records() -> dict[str, dict]:
+    return {path.stem: json.loads(PROJECT.results_of(path.stem).read_text()) for path in PROJECT.notebooks()}
+
+
+def shown_cells(pdf_text: str) -> set[str]:
+    return set(re.findall(r"\bCell ([A-Z]\.\d+)\b", pdf_text))
+
+
+def test_the_appendix_shows_the_cited_tasks_and_the_modules_they_use(pdf_text: str) -> None:
+    tasks = cited()
+    appendix = pdf_text[pdf_text.index("Code and output") :]
+    assert tasks
+    for record in records().values():
+        cell_tasks = {cell["task"] for cell in record["cells"] if cell["task"]}
+        for task in cell_tasks:
+            assert (f"answers {task}" in appendix) == (task in tasks), f"{task}: cited {task in tasks}"
+        used = {module for cell in record["cells"] if cell["task"] in tasks for module in cell["uses"]}
+        for module in record["modules"]:
+            assert (f"Module {module['path']}" in appendix) == (module["path"] in used), module["path"]
+
+
+def test_a_cited_cell_shows_its_output_and_figures(pdf_text: str) -> None:
+    for record in records().values():
+        for cell in record["cells"]:
+            if cell["task"] not in cited():
+                continue
+            first_output = next((line for line in cell["output"].splitlines() if 5 < len(line) < 60), None)
+            if first_output:
+                assert re.sub(r"\s+", " ", first_output).strip() in pdf_text
+            for figure in cell["figures"]:
+                assert f"{figure}.pdf, shown as Figure" in pdf_text
+
+
+def test_report_toml_can_ask_for_every_cell(workspace: Workspace) -> None:
+    config = (workspace.root / "report.toml").read_text(encoding="utf-8")
+    workspace.write("report.toml", config + '\n[appendix]\nshow = "all"\n')
+    workspace.make()
+    text = pdf_to_text(workspace.pdf)
+    every = {
+        f"{'ABC'[index]}.{cell['number']}"
+        for index, record in enumerate(records().values())
+        for cell in record["cells"]
+    }
+    assert shown_cells(text) >= every
+    for record in records().values():
+        for module in record["modules"]:
+            assert f"Module {module['path']}" in text
+
+
+def test_a_label_defined_twice_is_an_error_at_the_second(workspace: Workspace) -> None:
+    template = (workspace.root / "templates" / "ex2.tex").read_text(encoding="utf-8")
+    lines = template.splitlines()
+    label = next(re.search(r"\\label\{([^}]+)\}", line).group(1) for line in lines if r"\label{" in line)
+    lines.append(f"A second target: \\label{{{label}}}")
+    workspace.write("templates/ex2.tex", "\n".join(lines) + "\n")
+    done = workspace.make(check=False)
+    assert done.returncode != 0
+    assert quickfix(done.stderr)[0] == (
+        "templates/ex2.tex",
+        len(lines),
+        f"error: the label {label} is defined twice",
+    )
