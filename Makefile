@@ -1,9 +1,10 @@
-# make          -> report/submission.pdf (sets up .venv and TeX Live on first use)
-# make figures  -> rerun every notebook in figures_src/ (figures and numbers), no LaTeX
-# make test     -> the test suite (builds and reads back the real PDF)
-# make bench    -> build speed and memory against measured floors (about two minutes)
-# make watch    -> rebuild whenever a template, notebook or report.toml is saved
-# make clean    -> remove everything the build made under report/
+# make          build report/submission.pdf (sets up .venv and TeX Live on first use)
+# make figures  rerun every notebook in figures_src/ (figures and numbers), no LaTeX
+# make test     build if needed, then run the tests on the real PDF
+# make bench    build speed and memory against floors measured in the same run
+# make watch    rebuild on every save of a template, notebook or report.toml
+# make clean    remove everything the build made under report/
+# make help     this list
 #
 # Make sets the machine up; build.py builds. It decides what to rerun by the content of
 # every file each step read (not by timestamps), runs one build at a time per checkout,
@@ -15,7 +16,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: all figures test bench clean watch setup
+.PHONY: all figures test bench clean watch help setup
 
 all: setup
 	@$(PY) build.py
@@ -34,6 +35,9 @@ watch: setup
 
 clean:
 	@$(PYTHON) build.py --clean
+
+help:
+	@grep '^# make' $(firstword $(MAKEFILE_LIST)) | cut -c3-
 
 # .venv is current while it was made by the Python that $(PYTHON) names now (its path,
 # symlinks resolved, is kept in .venv/made-by) from this requirements.txt (a copy is

@@ -28,12 +28,13 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
 from pipeline.errors import BuildError, warning
 from pipeline.paths import PROJECT
-from pipeline.stamps import Stamp, forget, read_stamp, snapshot, write_stamp
+from pipeline.stamps import Stamp, forget, read_stamp, snapshot, write_atomically, write_stamp
 
 # Jinja2, Pygments, PyLaTeX and concurrent.futures are imported where they are needed,
 # so that a build with nothing to do starts in a few milliseconds.
@@ -42,6 +43,7 @@ BUILD_FAILED = "build failed; report/submission.pdf (if any) is the last good on
 # One BLAS thread per notebook: sums in a fixed order give the same round-off digits
 # on every run, and the notebooks already run side by side.
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+CHANGES_SHOWN = 10  # lines naming the printed values a build changed
 _children: set[subprocess.Popen] = set()  # stopped if the build is interrupted
 
 
@@ -224,10 +226,11 @@ def compile_document(
     from pipeline.latex import compile_document as compile_latex
     from pipeline.latex import publish_pdf
     from pipeline.preamble import current_format
-    from pipeline.render import document_context, render_templates
+    from pipeline.render import document_context, printed_values, render_templates
 
     start = time.perf_counter()
-    rendered = render_templates(document_context(notebooks), PROJECT.build)
+    context = document_context(notebooks)
+    rendered = render_templates(context, PROJECT.build)
     say(f"[render] {len(rendered)} templates -> report/build/ ({reason}, {elapsed(start)})")
     plain = settings["REPORT_FORMAT"] == "off"  # bypass the preamble format
     if not plain and current_format(PROJECT.build) is None:
@@ -239,6 +242,25 @@ def compile_document(
         PROJECT, "document", Stamp(inputs=inputs, outputs=snapshot(PROJECT, [PROJECT.pdf]), settings=settings)
     )
     say(f"[latex] report/submission.pdf ({elapsed(start)})")
+    list_changed_values(printed_values(context, notebooks))
+
+
+def list_changed_values(printed: dict[str, str]) -> None:
+    """Say which printed numbers this build changed, and where the templates print them,
+    so that the writer knows which sentences to reread (at most CHANGES_SHOWN lines)."""
+    from pipeline.render import changed_values
+
+    before = (
+        json.loads(PROJECT.printed_values.read_text(encoding="utf-8"))
+        if PROJECT.printed_values.exists()
+        else {}
+    )
+    write_atomically(PROJECT.printed_values, json.dumps(printed, indent=1, sort_keys=True) + "\n")
+    lines = changed_values(before, printed)
+    for line in lines[:CHANGES_SHOWN]:
+        say(line)
+    if len(lines) > CHANGES_SHOWN:
+        say(f"... and {len(lines) - CHANGES_SHOWN} more lines print changed values")
 
 
 # --- Keeping report/ to what the sources make -------------------------------------
@@ -393,7 +415,9 @@ def describe(problem: BaseException) -> str:
         return str(BuildError((problem.strerror or str(problem)).lower(), problem.filename))
     if isinstance(problem, BuildError | NotebookFailed):
         return str(problem)
-    return f"error: {problem}"
+    # Not a problem in the sources but in the build itself: its traceback is what helps.
+    trace = "".join(traceback.format_exception(problem)).rstrip()
+    return f"error: the build itself failed ({type(problem).__name__}: {problem}); please report it\n{trace}"
 
 
 if __name__ == "__main__":

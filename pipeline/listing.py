@@ -51,7 +51,7 @@ def check_printable(record: dict) -> None:
             if bad := untypesettable(line):
                 raise BuildError(_characters(bad), path, number, [line.strip(), hint])
     for cell in record["cells"]:
-        if bad := untypesettable(cell["output"]):
+        if bad := untypesettable(cell["output"] + cell["stderr"]):
             raise BuildError(
                 f"cell {cell['number']} prints: {_characters(bad)}",
                 record["notebook"],

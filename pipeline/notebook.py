@@ -249,10 +249,10 @@ def run_cells(path: Path, cells: list[Cell], timeout: float) -> tuple[dict, list
             watchdog.running(None)
             raise NotebookError(_cell_failure(error, path, cell, watchdog)) from None
         watchdog.running(None)
-        cell.output, cell.stderr = (
-            as_a_terminal_shows(printed.getvalue()),
-            as_a_terminal_shows(errors.getvalue()),
-        )
+        # Paths in the project are shown from its root: no folder of this machine reaches the PDF.
+        here = f"{PROJECT.root}{os.sep}"
+        cell.output = as_a_terminal_shows(printed.getvalue().replace(here, ""))
+        cell.stderr = as_a_terminal_shows(errors.getvalue().replace(here, ""))
         cell.figures = publish.SAVED_FIGURES[figures_before:]
     return dict(publish.RESULTS), list(publish.WRITTEN)
 

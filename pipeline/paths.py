@@ -91,6 +91,11 @@ class Layout:
         return self.report / "build"
 
     @cached_property
+    def printed_values(self) -> Path:
+        """Each published value as the last document printed it, to say what a build changed."""
+        return self.build / "printed-values.json"
+
+    @cached_property
     def stamps(self) -> Path:
         """What each step last read and wrote, by content hash (pipeline/stamps.py)."""
         return self.report / "stamps"

@@ -67,7 +67,7 @@ def cited_tasks() -> set[str]:
     return {
         task
         for template in PROJECT.templates()
-        for task in re.findall(r"\\coderef\{([^}]*)\}", template.read_text(encoding="utf-8"))
+        for task in re.findall(r"\\coderef\{([^}]*)\}", read_text(template))
     }
 
 
@@ -86,6 +86,36 @@ def appendix_of(
     shown = cells[:opening] + shown if shown else []
     used = {module for cell in shown for module in cell["uses"]}
     return shown, [(index, m) for index, m in enumerate(record["modules"], start=1) if m["path"] in used]
+
+
+def printed_values(context: dict, notebooks: list[str]) -> dict[str, str]:
+    """Each published value as a template prints it (`ex1.gram_min` -> `62.2`)."""
+    return {
+        f"{notebook}.{name}": str(_finalize(value))
+        for notebook in notebooks
+        for name, value in context[notebook].items()
+    }
+
+
+def changed_values(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """For every template line that prints a value whose text changed, one line saying so
+    (`templates/ex1.tex:73: ex1.gram_min 62.2 -> 62.4`): the sentences to reread."""
+    changed = {key for key in before.keys() & after.keys() if before[key] != after[key]}
+    lines = []
+    for template in PROJECT.templates() if changed else []:
+        for number, line in enumerate(template.read_text(encoding="utf-8").splitlines(), start=1):
+            for key in dict.fromkeys(re.findall(r"\\VAR\{\s*(\w+\.\w+)", line)):
+                if key in changed:
+                    old, new = (_shortened(text) for text in (before[key], after[key]))
+                    lines.append(f"{PROJECT.shown(template)}:{number}: {key} {old} -> {new}")
+    return lines
+
+
+def _shortened(text: str, width: int = 40) -> str:
+    """A printed value as a terminal line shows it: `2.61e-25` for a number's LaTeX."""
+    text = re.sub(r"^\\ensuremath\{(.*)\}$", r"\1", " ".join(text.split()))
+    text = re.sub(r"\\times 10\^\{(-?\d+)\}", r"e\1", text.replace("{,}", ","))
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def template_environment(templates: Path = PROJECT.templates_dir) -> jinja2.Environment:

@@ -1,6 +1,7 @@
 """The build pipeline end to end: title block, task headings, escaping, determinism,
 incremental rebuilds. Every test builds or reads the real PDF with real TeX."""
 
+import json
 import re
 import shutil
 import subprocess
@@ -126,3 +127,46 @@ def test_a_broken_format_is_rebuilt_and_never_fails_the_build(workspace: Workspa
     workspace.make()
     assert "After a broken format." in pdf_to_text(workspace.pdf)
     assert fmt.stat().st_size > 1_000_000
+
+
+def test_make_help_lists_every_target() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    targets = re.search(r"^\.PHONY: (.*)$", makefile, flags=re.MULTILINE).group(1).split()
+    helped = subprocess.run(
+        ["make", "--no-print-directory", "help"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    listed = re.findall(r"^make(?: (\w+))?\s", helped.stdout, flags=re.MULTILINE)
+    assert sorted(name or "all" for name in listed) == sorted(t for t in targets if t != "setup")
+
+
+def test_a_build_lists_the_printed_values_it_changed(workspace: Workspace) -> None:
+    notebook = (workspace.root / "figures_src" / "ex2.py").read_text(encoding="utf-8")
+    cell = '\n# %% A value that changes\npublish("changing", {})\n'
+    workspace.write("figures_src/ex2.py", notebook + cell.format(1.5))
+    line = add_line_after_section(workspace, "templates/ex2.tex", r"Changing: \VAR{ex2.changing}.")
+    workspace.make()
+    workspace.write("figures_src/ex2.py", notebook + cell.format(2.5))
+    done = workspace.make()
+    assert f"templates/ex2.tex:{line}: ex2.changing 1.5 -> 2.5" in done.stdout
+    assert "Changing: 2.5." in pdf_to_text(workspace.pdf)
+
+
+def add_line_after_section(workspace: Workspace, template: str, text: str) -> int:
+    lines = (workspace.root / template).read_text(encoding="utf-8").splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith(r"\section{")) + 1
+    workspace.write(template, "\n".join([*lines[:at], text, *lines[at:]]) + "\n")
+    return at + 1
+
+
+def test_a_cells_warnings_are_shown_apart_from_its_output(workspace: Workspace) -> None:
+    notebook = (workspace.root / "figures_src" / "ex2.py").read_text(encoding="utf-8")
+    cell = "\n# %% Warns\nimport warnings\nprint('printed normally')\nwarnings.warn('a careful warning')\n"
+    workspace.write("figures_src/ex2.py", notebook + cell)
+    workspace.make()
+    record = json.loads((workspace.root / "report" / "results" / "ex2.json").read_text(encoding="utf-8"))
+    last = record["cells"][-1]
+    assert last["output"] == "printed normally\n"
+    assert "UserWarning: a careful warning" in last["stderr"]
+    assert "figures_src/ex2.py:" in last["stderr"] and str(workspace.root) not in last["stderr"]
+    code = pdf_to_text(workspace.root / "report" / "code" / "ex2-code.pdf")
+    assert code.index("printed normally") < code.index("UserWarning: a careful warning")
