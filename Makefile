@@ -63,5 +63,7 @@ MAKE_VENV = { \
 	$(PYTHON) -m venv $(VENV) 2>/dev/null || $(INSTALL_VENV_SUPPORT) \
 		|| { echo "error: '$(PYTHON) -m venv' failed; on Debian: sudo apt-get install python3-venv" >&2; exit 1; }; \
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt || exit 1; \
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --editable . \
+		|| exit 1; \
 	cp requirements.txt $(VENV)/requirements.txt; \
 	readlink -f "$$(command -v $(PYTHON))" > $(VENV)/made-by; }

@@ -29,7 +29,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from pipeline.errors import BuildError, warning
@@ -43,6 +43,8 @@ BUILD_FAILED = "build failed; report/submission.pdf (if any) is the last good on
 # One BLAS thread per notebook: sums in a fixed order give the same round-off digits
 # on every run, and the notebooks already run side by side.
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+# Figures are only written to files in a build; in Jupyter or VS Code they are shown.
+FILES_ONLY = {"MPLBACKEND": "pdf"}
 CHANGES_SHOWN = 10  # lines naming the printed values a build changed
 _children: set[subprocess.Popen] = set()  # stopped if the build is interrupted
 
@@ -156,6 +158,7 @@ def run_notebook(notebook: str, reason: str, timeout_minutes: float) -> None:
     env = {
         **os.environ,
         **ONE_THREAD,
+        **FILES_ONLY,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT.root), os.environ.get("PYTHONPATH")])),
     }
     command = [sys.executable, "-m", "pipeline.notebook", str(path), "--timeout", str(timeout_minutes * 60)]
@@ -384,15 +387,19 @@ def main(argv: list[str]) -> int:
         say("usage: python build.py [--figures | --clean]", error=True)
         return 2
     try:
-        with one_build_at_a_time():
-            if argv == ["--clean"]:
-                clean()
-                return 0
-            build(figures_only=argv == ["--figures"])
-        return 0
+        return run(clean if argv == ["--clean"] else lambda: build(figures_only=argv == ["--figures"]))
     except KeyboardInterrupt:
         say("interrupted; report/submission.pdf (if any) is the last good one", error=True)
         return 130
+
+
+def run(work: Callable[[], None]) -> int:
+    """Do `work` (a build, as `make` and every build of `make watch` run it) under the
+    lock, with every problem reported in the error form; 0 if it succeeded."""
+    try:
+        with one_build_at_a_time():
+            work()
+        return 0
     except BuildFailed as failure:
         for problem in failure.problems:
             say(describe(problem), error=True)

@@ -15,9 +15,6 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("pdf")
 import matplotlib.pyplot as plt
 import numpy as np
 import sympy
@@ -171,7 +168,8 @@ def fits_the_page(name: str, width_cm: float, height_cm: float) -> None:
 
 
 def save_figure(fig: plt.Figure, name: str) -> Path:
-    """Write `fig` to report/figures/<name>.pdf at its own size, atomically, and close it.
+    """Write `fig` to report/figures/<name>.pdf at its own size, atomically, and close it
+    (but in a notebook's kernel, which shows it under the cell).
 
     The file is written under a temporary name and renamed, so a failed run never
     leaves half a figure behind. Metadata carries no date, so reruns are byte-identical.
@@ -183,7 +181,8 @@ def save_figure(fig: plt.Figure, name: str) -> Path:
     partial = target.with_suffix(".pdf.partial")
     fig.savefig(partial, format="pdf", metadata={"CreationDate": None, "ModDate": None})
     os.replace(partial, target)
-    plt.close(fig)
+    if "inline" not in plt.get_backend():  # in Jupyter or VS Code the figure stays to be shown
+        plt.close(fig)
     SAVED_FIGURES.append(name)
     WRITTEN.append(target)
     return target

@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from pipeline.diagnostics import (
@@ -52,17 +53,101 @@ def run_tex(command: list[str], cwd: Path, env: dict) -> subprocess.CompletedPro
     )
 
 
+class WarmTeX:
+    """A pdfLaTeX that has already loaded the preamble format and waits for its document.
+
+    `make watch` keeps one waiting between builds, so that the next compile skips the
+    format's loading (a good part of a pass). It waits by opening a named pipe as its
+    main file: the compile writes the rendered document into the pipe. Same format, same
+    document, same environment: the same bytes as a pass started afresh. It dies with
+    the process that started it, and is not used if the format or environment changed.
+    """
+
+    def __init__(self, build_dir: Path, main: str, env: dict, fmt: str) -> None:
+        self.fmt, self.env, self.build_dir, self.main = fmt, env, build_dir, main
+        self.folder = Path(tempfile.mkdtemp(prefix=".warm-", dir=build_dir))
+        self.pipe = self.folder / f"{main}.tex"
+        os.mkfifo(self.pipe)
+        command = [*PDFLATEX, "-no-parse-first-line", f"-fmt={fmt}", f"-jobname={main}", str(self.pipe)]
+        # setpriv --pdeathsig: it ends with the thread that started it, never left waiting.
+        self.process = subprocess.Popen(
+            ["setpriv", "--pdeathsig", "TERM", *command] if shutil.which("setpriv") else command,
+            cwd=build_dir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def run(self) -> subprocess.CompletedProcess | None:
+        """One pass over build_dir/<main>.tex; None if this TeX is no longer waiting."""
+        try:
+            pipe = os.open(self.pipe, os.O_WRONLY | os.O_NONBLOCK)  # fails at once if nobody reads
+        except OSError:
+            self.close()
+            return None
+        with os.fdopen(pipe, "wb") as document:
+            document.write((self.build_dir / f"{self.main}.tex").read_bytes())
+        stdout, stderr = self.process.communicate()
+        self.close()
+        return subprocess.CompletedProcess(self.process.args, self.process.returncode, stdout, stderr)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+_waiting: WarmTeX | None = None  # kept by warm_up(), used by the next compile's first pass
+
+
+def warm_up(build_dir: Path, main: str, source_date_epoch: int) -> None:
+    """Have a WarmTeX wait for the next compile of build_dir/<main>.tex (for `make watch`)."""
+    global _waiting
+    build_dir = build_dir.resolve()
+    fmt, env = current_format(build_dir), latex_environment(build_dir, source_date_epoch)
+    if _waiting and (_waiting.fmt, _waiting.env, _waiting.process.poll()) == (fmt, env, None):
+        return
+    if _waiting:
+        _waiting.close()
+    _waiting = WarmTeX(build_dir, main, env, fmt) if fmt else None
+
+
+def cool_down() -> None:
+    """Stop the WarmTeX that waits, if one does (the watch ends)."""
+    global _waiting
+    if _waiting:
+        _waiting.close()
+        _waiting = None
+
+
+def _take_warm(fmt: str, env: dict) -> WarmTeX | None:
+    """The waiting WarmTeX, if it was started from this format in this environment."""
+    global _waiting
+    warm, _waiting = _waiting, None
+    if warm and (warm.fmt, warm.env) != (fmt, env):
+        warm.close()
+        return None
+    return warm
+
+
 def _passes(build_dir: Path, main: str, env: dict, fmt: str) -> subprocess.CompletedProcess | None:
     """pdflatex started from the format `fmt`, pass after pass until the .aux and .out
-    (references, page numbers, bookmarks) stop changing; None if the format does not load."""
+    (references, page numbers, bookmarks) stop changing; None if the format does not load.
+    The first pass is a WarmTeX's, if one waits (`make watch`)."""
     tracked = [build_dir / f"{main}.aux", build_dir / f"{main}.out"]
 
     def state() -> list[bytes | None]:
         return [p.read_bytes() if p.exists() else None for p in tracked]
 
     before = state()
+    warm = _take_warm(fmt, env)
     for _ in range(MAX_PASSES):
-        done = run_tex([*PDFLATEX, f"-fmt={fmt}", f"{main}.tex"], build_dir, env)
+        done = warm.run() if warm else None
+        warm = None
+        done = done or run_tex([*PDFLATEX, f"-fmt={fmt}", f"{main}.tex"], build_dir, env)
         if done.returncode != 0 and FORMAT_TROUBLE.search(done.stdout):
             return None
         after = state()

@@ -18,6 +18,7 @@ from pygments.lexers import PythonLexer
 
 from pipeline.errors import BuildError
 from pipeline.latex import PDFLATEX, run_tex
+from pipeline.markdown import markdown_source, to_latex
 from pipeline.paths import PROJECT
 from pipeline.render import layout_context, render, template_environment
 from pipeline.stamps import write_atomically
@@ -75,6 +76,7 @@ def typeset_code_pages(notebook: str) -> None:
     check_printable(record)
     for cell in record["cells"]:
         cell["code"] = highlight(cell["source"])
+        cell["prose"] = to_latex(markdown_source(cell["source"])) if cell["kind"] == "markdown" else ""
     for module in record["modules"]:
         module["code"] = highlight(module["source"])
     work = PROJECT.code / "build"

@@ -68,6 +68,11 @@ class Cell:
         return first.removeprefix(CELL_MARKER).strip() if first.startswith(CELL_MARKER) else ""
 
     @property
+    def kind(self) -> str:
+        """`markdown` for a `# %% [markdown]` cell (prose), else `code`."""
+        return "markdown" if re.match(r"\[(markdown|md)\]", self.title) else "code"
+
+    @property
     def task(self) -> str:
         """The task label the title starts with (`1(b)`), or ''."""
         label = TASK_LABEL.match(self.title)
@@ -79,7 +84,13 @@ class Cell:
         section 1: `subsection.1.2`)."""
         exercise, _, letter = self.task.partition("(")
         anchor = f"subsection.{exercise}.{ord(letter[0]) - ord('a') + 1}" if self.task else ""
-        return {**asdict(self), "title": self.title, "task": self.task, "task_anchor": anchor}
+        return {
+            **asdict(self),
+            "title": self.title,
+            "kind": self.kind,
+            "task": self.task,
+            "task_anchor": anchor,
+        }
 
 
 class NotebookError(Exception):

@@ -1,47 +1,83 @@
-"""Rebuild on save: `make watch` polls the sources twice a second and runs `make` on a change."""
+"""`make watch`: rebuild on every save, in this one process.
 
-import contextlib
+    python -m pipeline.watch        (what `make watch` runs; Ctrl-C stops it)
+
+The operating system reports each save (watchfiles: inotify on Linux), no polling. The
+build runs in this process, with Python, Jinja2 and the build's modules already loaded,
+through the very function `make` runs (build.run), so the PDF is the one `make` would
+make. A save made during a build is queued by watchfiles and starts the next build as
+soon as this one ends; and since every step is decided by content, nothing is missed.
+Between builds a pdfLaTeX waits with the preamble format loaded (pipeline/latex.py's
+WarmTeX), so the next compile skips loading it.
+
+An edit to the build's own code (build.py, pipeline/) restarts the watch: it never
+builds with code older than what is on disk.
+"""
+
 import os
-import subprocess
-import time
+import shutil
+import sys
 from pathlib import Path
 
+import watchfiles
+
+import build
+from pipeline.latex import cool_down, warm_up
 from pipeline.paths import PROJECT
 
-ROOT = PROJECT.root
-WATCHED = ("templates", "figures_src", "pipeline", "report.toml", "build.py")
+# After the first event, wait this long for more (an editor's save is several events).
+SETTLE_MS = 20
+IDLE_MS = 500  # how often the watcher looks up from waiting (it yields nothing then)
 
 
-def snapshot() -> dict[Path, float]:
-    """Modification time of every watched file."""
-    files: list[Path] = []
-    for name in WATCHED:
-        path = ROOT / name
-        files.extend(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else files.append(path)
-    return {p: p.stat().st_mtime for p in files if p.exists()}
+class Sources(watchfiles.DefaultFilter):
+    """Every file of the project but what the build makes and what is not the project's."""
+
+    def __init__(self) -> None:
+        super().__init__(ignore_dirs=(*self.ignore_dirs, "report", ".venv"))
 
 
-def standalone_environment() -> dict[str, str]:
-    """This environment without what a calling make passes down (its job slots cannot
-    reach a make we start), so the make we run behaves as one started by hand."""
-    inherited = {"MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES"}
-    return {key: value for key, value in os.environ.items() if key not in inherited}
+def own_code_changed(changes: set[tuple[watchfiles.Change, str]]) -> bool:
+    names = {PROJECT.shown(Path(path)) for _, path in changes}
+    return any(
+        name == "build.py" or (name.startswith("pipeline/") and name.endswith(".py")) for name in names
+    )
+
+
+def build_and_warm_up() -> None:
+    build.run(lambda: build.build(figures_only=False))
+    if os.environ.get("REPORT_FORMAT") != "off":
+        try:
+            warm_up(PROJECT.build, "submission", build.source_date_epoch())
+        except Exception as problem:  # a build without a warm TeX is only slower
+            build.say(f"[watch] no pdfLaTeX kept waiting: {problem}", error=True)
+    build.say("[watch] waiting for a save; Ctrl-C stops")
 
 
 def main() -> None:
-    print("[watch] rebuilding on every save; Ctrl-C stops", flush=True)
-    seen = None
-    while True:
-        current = snapshot()
-        if current != seen:
-            # Taken before the build: a save during the build starts the next one.
-            seen = current
-            subprocess.run(
-                ["make", "--no-print-directory"], cwd=ROOT, env=standalone_environment(), check=False
-            )
-        time.sleep(0.5)
+    for left in PROJECT.build.glob(".warm-*"):  # by a watch that was killed
+        shutil.rmtree(left, ignore_errors=True)
+    build.say("[watch] building now and on every save of the project's files")
+    saves = watchfiles.watch(
+        PROJECT.root, watch_filter=Sources(), step=SETTLE_MS, rust_timeout=IDLE_MS, yield_on_timeout=True
+    )
+    next(saves)  # the watcher runs from here on: a save during the first build is not missed
+    try:
+        build_and_warm_up()
+        for changes in saves:
+            if not changes:
+                continue
+            if own_code_changed(changes):
+                build.say("[watch] the build's own code changed; starting the watch anew")
+                cool_down()
+                os.execv(sys.executable, [sys.executable, "-m", "pipeline.watch"])
+            build_and_warm_up()
+    finally:
+        cool_down()
 
 
 if __name__ == "__main__":
-    with contextlib.suppress(KeyboardInterrupt):
+    try:
         main()
+    except KeyboardInterrupt:  # Ctrl-C during a build: that build leaves the last good PDF
+        build.say("[watch] stopped")

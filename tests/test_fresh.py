@@ -149,33 +149,32 @@ def test_two_builds_at_once_wait_for_each_other(workspace: Workspace) -> None:
     assert "built-once" in text(workspace)
 
 
-def test_a_data_file_a_notebook_reads_is_an_input(workspace: Workspace) -> None:
-    workspace.write("figures_src/data/marker.txt", "from-the-data-file\n")
+@pytest.mark.parametrize(
+    ("source", "content", "reading"),
+    [
+        ("figures_src/data/marker.txt", "{}\n", 'open("data/marker.txt").read().strip()'),  # a data file
+        (
+            "pipeline/units.py",
+            'VALUE = "{}"\n',
+            'importlib.import_module("pipeline.units").VALUE',
+        ),  # a module
+    ],
+)
+def test_a_file_a_notebook_reads_reruns_exactly_that_notebook(
+    workspace: Workspace, source: str, content: str, reading: str
+) -> None:
+    """Read by ex2 only (a new module in pipeline/, say): editing it reruns ex2, not ex1 or ex3."""
+    workspace.write(source, content.format("first-value"))
     notebook = (workspace.root / "figures_src" / "ex2.py").read_text(encoding="utf-8")
-    reading = '\n# %% Read a data file\npublish("fresh_marker", open("data/marker.txt").read().strip())\n'
-    workspace.write("figures_src/ex2.py", notebook + reading)
-    workspace.edit("templates/ex2.tex", r"\section{", "Data: \\VAR{ex2.fresh_marker}.\n\\section{")
+    cell = f'\n# %% Read a file\nimport importlib\n\npublish("fresh_marker", {reading})\n'
+    workspace.write("figures_src/ex2.py", notebook + cell)
+    workspace.edit("templates/ex2.tex", r"\section{", "Read: \\VAR{ex2.fresh_marker}.\n\\section{")
     workspace.make()
-    assert "from-the-data-file" in text(workspace)
-    workspace.write("figures_src/data/marker.txt", "edited-data\n")
+    assert "first-value" in text(workspace)
+    workspace.write(source, content.format("second-value"))
     done = workspace.make()
     assert re.findall(r"\[notebook\] (\S+): running", done.stdout) == ["figures_src/ex2.py"]
-    assert "edited-data" in text(workspace)
-
-
-def test_a_module_anywhere_in_the_project_reruns_exactly_its_readers(workspace: Workspace) -> None:
-    """A new module in pipeline/, imported by ex2 only: editing it reruns ex2, not ex1 or ex3."""
-    workspace.write("pipeline/units.py", 'SCALE = "first-scale"\n')
-    notebook = (workspace.root / "figures_src" / "ex2.py").read_text(encoding="utf-8")
-    reading = '\n# %% A shared constant\nfrom pipeline.units import SCALE\n\npublish("fresh_marker", SCALE)\n'
-    workspace.write("figures_src/ex2.py", notebook + reading)
-    workspace.edit("templates/ex2.tex", r"\section{", "Scale: \\VAR{ex2.fresh_marker}.\n\\section{")
-    workspace.make()
-    assert "first-scale" in text(workspace)
-    workspace.write("pipeline/units.py", 'SCALE = "second-scale"\n')
-    done = workspace.make()
-    assert re.findall(r"\[notebook\] (\S+): running", done.stdout) == ["figures_src/ex2.py"]
-    assert "second-scale" in text(workspace)
+    assert "second-value" in text(workspace)
 
 
 def test_a_deleted_notebook_leaves_the_pdf(workspace: Workspace) -> None:
@@ -396,6 +395,9 @@ def test_a_read_only_folder_is_one_line_and_keeps_the_pdf(workspace: Workspace) 
 def test_a_save_during_a_build_of_make_watch_reaches_the_pdf(workspace: Workspace) -> None:
     watch = start_make(workspace, "watch")
     try:
+        wait_for(
+            lambda: list((workspace.root / "report" / "build").glob(".warm-*")), seconds=60
+        )  # built once
         workspace.edit("templates/ex2.tex", r"\section{", "First save.\n\\section{")
         compiling = workspace.root / "report" / "build" / ".submission.compiling"
         wait_for(compiling.exists)
@@ -404,3 +406,20 @@ def test_a_save_during_a_build_of_make_watch_reaches_the_pdf(workspace: Workspac
     finally:
         os.killpg(watch.pid, signal.SIGINT)
         watch.communicate()
+
+
+def test_make_watch_makes_the_pdf_make_makes(workspace: Workspace) -> None:
+    """The watch builds in its own process, with a pdfLaTeX kept waiting: the same bytes."""
+    watch = start_make(workspace, "watch")
+    try:
+        wait_for(lambda: list((workspace.root / "report" / "build").glob(".warm-*")), seconds=60)
+        workspace.edit("templates/ex2.tex", r"\section{", "Built by the watch.\n\\section{")
+        wait_for(lambda: "Built by the watch." in text(workspace), seconds=30)
+    finally:
+        os.killpg(watch.pid, signal.SIGINT)
+        watch.communicate()
+    watched = checksum(workspace.pdf)
+    assert not list((workspace.root / "report" / "build").glob(".warm-*")), "the watch left its pipe behind"
+    workspace.make("clean")
+    workspace.make()
+    assert checksum(workspace.pdf) == watched

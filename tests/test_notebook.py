@@ -1,14 +1,22 @@
 """The notebooks' code and output in the PDF, as an exported notebook shows them."""
 
 import json
+import os
 import re
+import subprocess
+import sys
 import unicodedata
 from pathlib import Path
 
+import jupytext
+import pytest
 from conftest import pdf_to_text
+from nbclient import NotebookClient
 from workspace import copy_project, quickfix
 
+from pipeline.markdown import markdown_source
 from pipeline.notebook import split_cells
+from pipeline.render import appendix_of, cited_tasks
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "figures_src").glob("ex*.py"))
@@ -20,25 +28,38 @@ def squeezed(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
-def test_every_notebook_line_is_in_the_pdf(pdf_text: str) -> None:
-    """Short lines appear whole; a long line may be wrapped, so each of its words appears."""
+def shown_cells() -> dict[str, list[dict]]:
+    """The cells the appendix shows, by notebook (its selection: pipeline/render.py)."""
+    cited = cited_tasks()
+    records = {
+        n.stem: json.loads((ROOT / "report" / "results" / f"{n.stem}.json").read_text()) for n in NOTEBOOKS
+    }
+    return {name: appendix_of(record, cited, everything=False)[0] for name, record in records.items()}
+
+
+def test_every_line_of_the_shown_cells_is_in_the_pdf(pdf_text: str) -> None:
+    """Short lines appear whole; a long line may be wrapped, so each of its words appears;
+    a markdown cell appears as prose, so each of its words does."""
     pdf = squeezed(pdf_text)
-    for notebook in NOTEBOOKS:
-        lines = [line for line in notebook.read_text(encoding="utf-8").splitlines() if line.strip()]
-        pieces = [[line] if len(line) <= SHORT_LINE else line.split() for line in lines]
-        missing = [piece for line in pieces for piece in line if squeezed(piece) not in pdf]
-        assert not missing, f"{notebook.name}: lines not in the PDF: {missing[:5]}"
+    for name, cells in shown_cells().items():
+        for cell in cells:
+            if cell["kind"] == "markdown":
+                pieces = [re.sub(r"[*`#]", "", word) for word in markdown_source(cell["source"]).split()]
+            else:
+                lines = [line for line in cell["source"].splitlines() if line.strip()]
+                pieces = [
+                    piece for line in lines for piece in ([line] if len(line) <= SHORT_LINE else line.split())
+                ]
+            missing = [piece for piece in pieces if squeezed(piece) not in pdf]
+            assert not missing, f"{name}, cell {cell['number']}: not in the PDF: {missing[:5]}"
 
 
-def test_every_printed_output_is_in_the_pdf(built_pdf: Path) -> None:
+def test_every_printed_output_of_the_shown_cells_is_in_the_pdf(built_pdf: Path) -> None:
     pdf = squeezed(pdf_to_text(built_pdf, raw=True))
-    for notebook in NOTEBOOKS:
-        results = ROOT / "report" / "results" / f"{notebook.stem}.json"
-        record = json.loads(results.read_text(encoding="utf-8"))
-        outputs = [line for cell in record["cells"] for line in cell["output"].splitlines() if line.strip()]
-        assert outputs, f"{notebook.name} prints nothing"
+    for name, cells in shown_cells().items():
+        outputs = [line for cell in cells for line in cell["output"].splitlines() if line.strip()]
         missing = [line for line in outputs if len(line) <= SHORT_LINE and squeezed(line) not in pdf]
-        assert not missing, f"{notebook.name}: output not in the PDF: {missing[:5]}"
+        assert not missing, f"{name}: output not in the PDF: {missing[:5]}"
 
 
 def test_cells_split_at_markers_and_keep_their_line_numbers() -> None:
@@ -66,3 +87,36 @@ def test_a_raising_cell_stops_the_build_with_its_cell_number(tmp_path: Path, bui
     assert "ZeroDivisionError" in done.stderr
     assert "value = 1 / 0" in done.stderr
     assert workspace.pdf.read_bytes() == before
+
+
+def test_every_notebook_runs_in_a_kernel_started_in_its_folder_and_shows_its_figures(
+    tmp_path: Path, built_pdf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As JupyterLab and VS Code run it: a kernel in figures_src/, with the inline backend."""
+    workspace = copy_project(tmp_path / "project")
+    monkeypatch.setenv("PYTHONPATH", str(workspace.root))  # the copy's modules, not the checkout's
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+    for notebook in sorted((workspace.root / "figures_src").glob("ex*.py")):
+        document = jupytext.read(notebook)
+        NotebookClient(
+            document,
+            timeout=600,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(notebook.parent)}},
+        ).execute()
+        for cell in document.cells:
+            if cell.cell_type == "code" and "save_figure(" in cell.source:
+                shown = [out for out in cell.outputs if "image/png" in out.get("data", {})]
+                assert shown, f"{notebook.name}: a cell saving a figure shows none"
+
+
+def test_a_notebook_runs_as_a_script_from_any_folder(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "figures_src" / "ex1.py")],
+        cwd=tmp_path,
+        env={**os.environ, "MPLBACKEND": "agg"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr

@@ -5,16 +5,16 @@ The copy shares the real .venv (a symlink) and starts from the real build's stat
 """
 
 import hashlib
+import os
 import re
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.watch import standalone_environment
-
 ROOT = Path(__file__).resolve().parent.parent
-SKIPPED = shutil.ignore_patterns(".venv", ".git", "__pycache__", ".pytest_cache", ".ruff_cache")
+# .warm-*: the named pipe of a pdfLaTeX waiting for `make watch`, if one runs.
+SKIPPED = shutil.ignore_patterns(".venv", ".git", "__pycache__", ".pytest_cache", ".ruff_cache", ".warm-*")
 
 
 @dataclass
@@ -56,8 +56,10 @@ class Workspace:
 
 
 def clean_environment() -> dict[str, str]:
-    """As if started by hand (not under `make test`), with a fixed date."""
-    return {**standalone_environment(), "SOURCE_DATE_EPOCH": "1700000000"}
+    """As if started by hand, with a fixed date: without what a calling make passes down
+    (`make test`'s job slots cannot reach a make started here)."""
+    inherited = {"MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES"}
+    return {**{k: v for k, v in os.environ.items() if k not in inherited}, "SOURCE_DATE_EPOCH": "1700000000"}
 
 
 def copy_project(destination: Path) -> Workspace:
