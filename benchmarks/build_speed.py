@@ -25,11 +25,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-from workspace import clean_environment, copy_project  # noqa: E402  (the tests' throw-away copy)
+from pipeline.latex import latex_environment
+from pipeline.paths import PROJECT, Layout
 
-from pipeline.latex import latex_environment  # noqa: E402  (the project root is not on sys.path)
+sys.path.insert(0, str(PROJECT.root / "tests"))
+from workspace import clean_environment, copy_project
 
 RUNS = 5
 
@@ -74,7 +74,7 @@ def watched_save(project: Path, env: dict, template: Path) -> float:
         ["make", "--no-print-directory", "watch"], cwd=project, env=env, stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
-    pdf, build = project / "report" / "submission.pdf", project / "report" / "build"
+    pdf, build = Layout(project).pdf, Layout(project).build
 
     def ready() -> None:  # the watch waits, with a pdfLaTeX waiting too
         deadline = time.monotonic() + 60
@@ -120,8 +120,8 @@ def main() -> int:
         bare_preamble = timed(lambda: run(latexmk, build, tex_env), lambda: bump(build / "preamble.tex"))
         report("   preamble edit -> PDF", preamble_edit, bare_preamble, "<= 1.5")
 
-        notebooks = sorted((project / "figures_src").glob("ex*.py"))
-        python = str(ROOT / ".venv" / "bin" / "python")
+        notebooks = sorted(Layout(project).notebooks())
+        python = sys.executable
         clean_build = timed(lambda: run(make, project, env), lambda: run([*make, "clean"], project, env))
 
         def floor_from_clean() -> None:

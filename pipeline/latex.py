@@ -203,12 +203,14 @@ def compile_document(build_dir: Path, main: str, source_date_epoch: int, *, plai
     `plain` skips the preamble format (the route the format must reproduce)."""
     if shutil.which("latexmk") is None or shutil.which("pdflatex") is None:
         install = "sudo " + " ".join(install_command(["latexmk", "texlive-latex-base"]))
-        raise BuildError(
-            "latexmk or pdflatex is not installed",
-            PROJECT.debian_packages,
-            None,
-            [f"install TeX Live from Debian: {install}"],
+        listed = PROJECT.debian_packages.read_text(encoding="utf-8").splitlines()
+        line = next(
+            (number for number, text in enumerate(listed, start=1) if text.startswith("latexmk")), None
         )
+        raise BuildError(
+            "latexmk or pdflatex is not installed", PROJECT.debian_packages, line,
+            [f"install TeX Live from Debian: {install}"],
+        )  # fmt: skip
     build_dir = build_dir.resolve()
     env = latex_environment(build_dir, source_date_epoch)
     marker = _forget_interrupted_compile(build_dir, main)

@@ -7,15 +7,16 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-PDF = ROOT / "report" / "submission.pdf"
+from pipeline.paths import PROJECT
 
 
 @pytest.fixture(scope="session")
 def built_pdf() -> Path:
     """report/submission.pdf, brought up to date by the real `make`."""
-    subprocess.run(["make", "--no-print-directory", "-C", str(ROOT)], check=True, stdin=subprocess.DEVNULL)
-    return PDF
+    subprocess.run(
+        ["make", "--no-print-directory", "-C", str(PROJECT.root)], check=True, stdin=subprocess.DEVNULL
+    )
+    return PROJECT.pdf
 
 
 def pdf_to_text(pdf: Path, *, raw: bool = False) -> str:
@@ -38,7 +39,7 @@ def results(built_pdf: Path) -> dict[str, dict]:
     """Each notebook's published values, by notebook name (`results["ex1"]["name"]`)."""
     return {
         path.stem: json.loads(path.read_text(encoding="utf-8"))["values"]
-        for path in (ROOT / "report" / "results").glob("*.json")
+        for path in PROJECT.results.glob("ex*.json")
     }
 
 

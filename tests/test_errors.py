@@ -166,7 +166,7 @@ def test_a_long_unbroken_code_line_is_broken_not_cut(workspace: Workspace) -> No
     url = "https://example.org/" + "a" * 200 + "/end"
     append_cell(workspace, f"URL = {url!r}")
     workspace.make()
-    log = (workspace.root / "report" / "code" / "build" / "ex2.log").read_text(encoding="utf-8")
+    log = (workspace.layout.code / "build" / "ex2.log").read_text(encoding="utf-8")
     assert "Overfull" not in log
     code = re.sub(r"\s|,→|⌋", "", pdf_to_text(Layout(workspace.root).code_pdf_of("ex2")))
     assert url in code

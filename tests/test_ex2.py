@@ -12,8 +12,9 @@ import pytest
 from pypdf import PdfReader
 
 from figures_src.latent_attention import synthetic_inputs
+from pipeline.paths import PROJECT
 from pipeline.texify import format_number
-from tests.conftest import ROOT, as_printed
+from tests.conftest import as_printed
 
 SIZES = [(1024, 128), (5120, 512)]
 ROUND_OFF = 1e-12
@@ -53,7 +54,7 @@ def test_bookmarks_read_as_plain_text(built_pdf: Path) -> None:
 @pytest.fixture(scope="module")
 def outputs(built_pdf: Path) -> dict[str, str]:
     """The printed output of the notebook's cells, joined per task."""
-    cells = json.loads((ROOT / "report" / "results" / "ex2.json").read_text(encoding="utf-8"))["cells"]
+    cells = json.loads(PROJECT.results_of("ex2").read_text(encoding="utf-8"))["cells"]
     joined: dict[str, str] = {}
     for cell in cells:
         joined[cell["task"]] = joined.get(cell["task"], "") + cell["output"]

@@ -24,12 +24,11 @@ from figures_src.moe_layer import (
     moe_backward,
     moe_forward,
 )
+from pipeline.paths import PROJECT
 from pipeline.texify import format_number
 from tests.conftest import as_printed
 
-ROOT = Path(__file__).resolve().parent.parent
-FIGURES = ROOT / "report" / "figures"
-TEMPLATE = ROOT / "templates" / "ex3.tex"
+TEMPLATE = PROJECT.templates_dir / "ex3.tex"
 STEP = 1e-5
 VARIANTS = ("none", "balance", "usage")
 PER_VARIANT = (
@@ -51,7 +50,7 @@ def ex3(results: dict[str, dict]) -> dict:
 
 @pytest.fixture(scope="module")
 def cells(built_pdf: Path) -> list[dict]:
-    record = ROOT / "report" / "results" / "ex3.json"
+    record = PROJECT.results_of("ex3")
     return json.loads(record.read_text(encoding="utf-8"))["cells"]
 
 
@@ -457,7 +456,7 @@ def test_usage_loss_is_one_plus_covariance_and_can_drop_below_one() -> None:
 def test_schematic_shows_every_path(ex3: dict) -> None:
     n_shared = ex3["schematic_n_shared"]
     n_routed = ex3["schematic_n_routed"]
-    forward_tex = FIGURES / "ex3-moe-schematic.tex"
+    forward_tex = PROJECT.figures / "ex3-moe-schematic.tex"
     forward = forward_tex.read_text(encoding="utf-8")
     u = r"(\mathbf{u}_t)"
     for i in range(1, n_routed + 1):
@@ -474,7 +473,7 @@ def test_schematic_shows_every_path(ex3: dict) -> None:
     )
     for label in labels:
         assert label in forward
-    gradient_tex = FIGURES / "ex3-moe-gradient.tex"
+    gradient_tex = PROJECT.figures / "ex3-moe-gradient.tex"
     gradient = gradient_tex.read_text(encoding="utf-8")
     unselected = n_routed - len(ex3["gradient_view_selected"])
     assert len(re.findall(r"g_\{\d,t\}\{=\}0", gradient)) == unselected

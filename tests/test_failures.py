@@ -113,6 +113,8 @@ def test_missing_tex_names_the_debian_packages(workspace: Workspace) -> None:
     )
     assert done.returncode != 0
     assert "apt-get install -y --no-install-recommends latexmk texlive-latex-base" in done.stderr
+    path, line, _ = quickfix(done.stderr)[0]
+    assert (workspace.root / path).read_text(encoding="utf-8").splitlines()[line - 1].startswith("latexmk")
     assert checksum(workspace.pdf) == before
 
 
@@ -157,8 +159,8 @@ def test_a_notebook_that_raises_leaves_no_partial_figure(workspace: Workspace) -
     message = failing_build(workspace)
     assert quickfix(message)[0][0] == "figures_src/ex2.py"
     assert ": error: cell " in message
-    assert not list((workspace.root / "report" / "figures").glob("*.partial"))
-    assert not (workspace.root / "report" / "figures" / "ex2-broken.pdf").exists()
+    assert not list(workspace.layout.figures.glob("*.partial"))
+    assert not (workspace.layout.figures / "ex2-broken.pdf").exists()
 
 
 def test_a_compile_killed_midway_recovers_on_the_next_make(workspace: Workspace) -> None:
@@ -172,7 +174,7 @@ def test_a_compile_killed_midway_recovers_on_the_next_make(workspace: Workspace)
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    build_dir = workspace.root / "report" / "build"
+    build_dir = workspace.layout.build
     deadline = time.monotonic() + 30
     while (
         time.monotonic() < deadline

@@ -88,7 +88,7 @@ def text(workspace: Workspace) -> str:
 def test_a_template_saved_during_the_compile_reaches_the_next_pdf(workspace: Workspace) -> None:
     workspace.edit("templates/ex2.tex", r"\section{", "First edit.\n\\section{")
     build = start_make(workspace)
-    compiling = workspace.root / "report" / "build" / ".submission.compiling"
+    compiling = workspace.layout.build / ".submission.compiling"
     wait_for(lambda: compiling.exists() or build.poll() is not None)
     workspace.edit("templates/ex2.tex", "First edit.", "Saved during the build.")
     assert build.wait() == 0
@@ -281,7 +281,7 @@ def test_a_closed_pipe_does_not_cost_the_pdf(workspace: Workspace) -> None:
         check=False,
     )
     assert "Traceback" not in piped.stderr
-    wait_for(lambda: not (workspace.root / "report" / "build" / ".submission.compiling").exists())
+    wait_for(lambda: not (workspace.layout.build / ".submission.compiling").exists())
     assert workspace.pdf.exists()
     done = workspace.make()  # waits for the build behind the pipe, if it still runs
     assert "Piped into head." in text(workspace)
@@ -395,11 +395,9 @@ def test_a_read_only_folder_is_one_line_and_keeps_the_pdf(workspace: Workspace) 
 def test_a_save_during_a_build_of_make_watch_reaches_the_pdf(workspace: Workspace) -> None:
     watch = start_make(workspace, "watch")
     try:
-        wait_for(
-            lambda: list((workspace.root / "report" / "build").glob(".warm-*")), seconds=60
-        )  # built once
+        wait_for(lambda: list((workspace.layout.build).glob(".warm-*")), seconds=60)  # built once
         workspace.edit("templates/ex2.tex", r"\section{", "First save.\n\\section{")
-        compiling = workspace.root / "report" / "build" / ".submission.compiling"
+        compiling = workspace.layout.build / ".submission.compiling"
         wait_for(compiling.exists)
         workspace.edit("templates/ex2.tex", "First save.", "Saved while watch was building.")
         wait_for(lambda: "Saved while watch was building." in text(workspace), seconds=30)
@@ -412,14 +410,32 @@ def test_make_watch_makes_the_pdf_make_makes(workspace: Workspace) -> None:
     """The watch builds in its own process, with a pdfLaTeX kept waiting: the same bytes."""
     watch = start_make(workspace, "watch")
     try:
-        wait_for(lambda: list((workspace.root / "report" / "build").glob(".warm-*")), seconds=60)
+        wait_for(lambda: list((workspace.layout.build).glob(".warm-*")), seconds=60)
         workspace.edit("templates/ex2.tex", r"\section{", "Built by the watch.\n\\section{")
         wait_for(lambda: "Built by the watch." in text(workspace), seconds=30)
     finally:
         os.killpg(watch.pid, signal.SIGINT)
         watch.communicate()
     watched = checksum(workspace.pdf)
-    assert not list((workspace.root / "report" / "build").glob(".warm-*")), "the watch left its pipe behind"
+    assert not list((workspace.layout.build).glob(".warm-*")), "the watch left its pipe behind"
     workspace.make("clean")
     workspace.make()
     assert checksum(workspace.pdf) == watched
+
+
+def test_make_watch_restarts_when_the_builds_own_code_changes(workspace: Workspace) -> None:
+    said = workspace.root / "watch.out"
+    with said.open("w") as out:
+        watch = subprocess.Popen(
+            ["make", "--no-print-directory", "watch"], cwd=workspace.root, env=clean_environment(),
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        wait_for(lambda: list(workspace.layout.build.glob(".warm-*")), seconds=60)
+        texify = (workspace.root / "pipeline" / "texify.py").read_text(encoding="utf-8")
+        workspace.write("pipeline/texify.py", texify + "\n# An edited comment.\n")
+        wait_for(lambda: said.read_text().count("[watch] waiting for a save") >= 2, seconds=60)
+        assert "the build's own code changed; starting the watch anew" in said.read_text()
+    finally:
+        os.killpg(watch.pid, signal.SIGINT)
+        watch.wait()

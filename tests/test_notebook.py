@@ -16,10 +16,10 @@ from workspace import copy_project, quickfix
 
 from pipeline.markdown import markdown_source
 from pipeline.notebook import split_cells
+from pipeline.paths import PROJECT
 from pipeline.render import appendix_of, cited_tasks
 
-ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = sorted((ROOT / "figures_src").glob("ex*.py"))
+NOTEBOOKS = PROJECT.notebooks()
 SHORT_LINE = 70  # longer lines may be wrapped in the PDF
 
 
@@ -31,9 +31,7 @@ def squeezed(text: str) -> str:
 def shown_cells() -> dict[str, list[dict]]:
     """The cells the appendix shows, by notebook (its selection: pipeline/render.py)."""
     cited = cited_tasks()
-    records = {
-        n.stem: json.loads((ROOT / "report" / "results" / f"{n.stem}.json").read_text()) for n in NOTEBOOKS
-    }
+    records = {n.stem: json.loads(PROJECT.results_of(n.stem).read_text()) for n in NOTEBOOKS}
     return {name: appendix_of(record, cited, everything=False)[0] for name, record in records.items()}
 
 
@@ -52,6 +50,15 @@ def test_every_line_of_the_shown_cells_is_in_the_pdf(pdf_text: str) -> None:
                 ]
             missing = [piece for piece in pieces if squeezed(piece) not in pdf]
             assert not missing, f"{name}, cell {cell['number']}: not in the PDF: {missing[:5]}"
+
+
+def test_markdown_cells_are_prose_not_code(pdf_text: str) -> None:
+    assert "[markdown]" not in pdf_text
+    markdown = [cell for cells in shown_cells().values() for cell in cells if cell["kind"] == "markdown"]
+    assert markdown, "no markdown cell shown"
+    for cell in markdown:
+        heading = markdown_source(cell["source"]).splitlines()[0].lstrip("# ")
+        assert f"{heading} " in pdf_text and f"# {heading}" not in pdf_text
 
 
 def test_every_printed_output_of_the_shown_cells_is_in_the_pdf(built_pdf: Path) -> None:
@@ -74,7 +81,7 @@ def test_a_raising_cell_stops_the_build_with_its_cell_number(tmp_path: Path, bui
     before = workspace.pdf.read_bytes()
     workspace.write(
         "figures_src/ex2.py",
-        (ROOT / "figures_src" / "ex2.py").read_text(encoding="utf-8")
+        (PROJECT.notebooks_dir / "ex2.py").read_text(encoding="utf-8")
         + "\n# %%\nprint('fine')\n\n# %%\nvalue = 1 / 0\n",
     )
     done = workspace.make(check=False)
@@ -112,7 +119,7 @@ def test_every_notebook_runs_in_a_kernel_started_in_its_folder_and_shows_its_fig
 
 def test_a_notebook_runs_as_a_script_from_any_folder(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, str(ROOT / "figures_src" / "ex1.py")],
+        [sys.executable, str(PROJECT.notebooks_dir / "ex1.py")],
         cwd=tmp_path,
         env={**os.environ, "MPLBACKEND": "agg"},
         capture_output=True,

@@ -12,8 +12,8 @@ from conftest import pdf_to_text
 from workspace import Workspace, checksum, copy_project
 
 from pipeline.config import load_submission
+from pipeline.paths import PROJECT
 
-ROOT = Path(__file__).resolve().parent.parent
 TASK_LABELS = [f"1({t})" for t in "abcd"] + [f"2({t})" for t in "abc"] + [f"3({t})" for t in "abcdefgh"]
 AWKWARD_NAME = "Jürgen Groß & Ana_María {O'Neil} 100%"
 
@@ -70,7 +70,7 @@ def test_noop_make_runs_nothing(workspace: Workspace) -> None:
 
 def test_template_edit_recompiles_without_running_a_notebook(workspace: Workspace) -> None:
     workspace.make()
-    figures = {p: p.stat().st_mtime_ns for p in (workspace.root / "report" / "figures").iterdir()}
+    figures = {p: p.stat().st_mtime_ns for p in workspace.layout.figures.iterdir()}
     workspace.edit("templates/ex2.tex", r"\section{", "An edited sentence.\n\\section{")
     done = workspace.make()
     assert "[notebook]" not in done.stdout
@@ -108,7 +108,7 @@ def test_the_format_route_and_the_plain_route_give_the_same_pages(workspace: Wor
         cwd=workspace.root, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert build.returncode == 0, build.stderr
-    plain = workspace.root / "report" / "build" / "submission.pdf"
+    plain = workspace.layout.build / "submission.pdf"
     assert pdf_to_text(plain) == pdf_to_text(fast)
     for name, pdf in (("fast", fast), ("plain", plain)):
         subprocess.run(["pdftoppm", "-r", "40", "-gray", str(pdf), str(workspace.root / name)], check=True)
@@ -121,7 +121,7 @@ def test_the_format_route_and_the_plain_route_give_the_same_pages(workspace: Wor
 
 def test_a_broken_format_is_rebuilt_and_never_fails_the_build(workspace: Workspace) -> None:
     workspace.make()
-    (fmt,) = (workspace.root / "report" / "build").glob("preamble-*.fmt")
+    (fmt,) = workspace.layout.build.glob("preamble-*.fmt")
     fmt.write_bytes(b"not a format")
     workspace.edit("templates/ex2.tex", r"\section{", "After a broken format.\n\\section{")
     workspace.make()
@@ -130,10 +130,10 @@ def test_a_broken_format_is_rebuilt_and_never_fails_the_build(workspace: Workspa
 
 
 def test_make_help_lists_every_target() -> None:
-    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    makefile = (PROJECT.root / "Makefile").read_text(encoding="utf-8")
     targets = re.search(r"^\.PHONY: (.*)$", makefile, flags=re.MULTILINE).group(1).split()
     helped = subprocess.run(
-        ["make", "--no-print-directory", "help"], cwd=ROOT, capture_output=True, text=True, check=True
+        ["make", "--no-print-directory", "help"], cwd=PROJECT.root, capture_output=True, text=True, check=True
     )
     listed = re.findall(r"^make(?: (\w+))?\s", helped.stdout, flags=re.MULTILINE)
     assert sorted(name or "all" for name in listed) == sorted(t for t in targets if t != "setup")
@@ -163,10 +163,10 @@ def test_a_cells_warnings_are_shown_apart_from_its_output(workspace: Workspace) 
     cell = "\n# %% Warns\nimport warnings\nprint('printed normally')\nwarnings.warn('a careful warning')\n"
     workspace.write("figures_src/ex2.py", notebook + cell)
     workspace.make()
-    record = json.loads((workspace.root / "report" / "results" / "ex2.json").read_text(encoding="utf-8"))
+    record = json.loads(workspace.layout.results_of("ex2").read_text(encoding="utf-8"))
     last = record["cells"][-1]
     assert last["output"] == "printed normally\n"
     assert "UserWarning: a careful warning" in last["stderr"]
     assert "figures_src/ex2.py:" in last["stderr"] and str(workspace.root) not in last["stderr"]
-    code = pdf_to_text(workspace.root / "report" / "code" / "ex2-code.pdf")
+    code = pdf_to_text(workspace.layout.code_pdf_of("ex2"))
     assert code.index("printed normally") < code.index("UserWarning: a careful warning")

@@ -10,11 +10,11 @@ from pypdf import PdfReader
 
 from figures_src.page import CM_PER_INCH, TEXT_WIDTH_CM
 from pipeline.config import load_submission
+from pipeline.paths import PROJECT
 from pipeline.texify import format_number
 
-ROOT = Path(__file__).resolve().parent.parent
-BUILD = ROOT / "report" / "build"
-FIGURES = ROOT / "report" / "figures"
+BUILD = PROJECT.build
+FIGURES = PROJECT.figures
 TEXT_WIDTH_PT = TEXT_WIDTH_CM / CM_PER_INCH * 72
 TASK_LABELS = [f"1({t})" for t in "abcd"] + [f"2({t})" for t in "abc"] + [f"3({t})" for t in "abcdefgh"]
 
@@ -39,7 +39,7 @@ def test_figures_are_drawn_at_most_text_width_and_included_at_scale_one(built_pd
     for figure in figure_files(built_pdf):
         width = float(re.search(r"Page size:\s+([\d.]+) x", run("pdfinfo", str(figure))).group(1))
         assert width <= TEXT_WIDTH_PT + 1, f"{figure.name} is {width:.0f} pt wide"
-    for template in (ROOT / "templates").glob("*.tex"):
+    for template in PROJECT.templates_dir.glob("*.tex"):
         text = template.read_text(encoding="utf-8")
         assert not re.search(r"\\includegraphics\[[^\]]*(width|scale|height)", text), template.name
         assert not re.search(r"\\begin\{(figure|table)\}", text), (
@@ -98,7 +98,7 @@ def test_tasks_link_to_their_code_and_back(built_pdf: Path, results: dict) -> No
             action = annotation.get_object().get("/A", {})
             if "/D" in action:
                 links.add(str(action["/D"]))
-    for template in (ROOT / "templates").glob("ex*.tex"):
+    for template in PROJECT.templates_dir.glob("ex*.tex"):
         referenced = re.findall(r"\\coderef\{([^}]+)\}", template.read_text(encoding="utf-8"))
         assert referenced, f"{template.name} never points to its code"
     task_anchors = {f"subsection.{label[0]}.{ord(label[2]) - 96}" for label in TASK_LABELS}
@@ -186,7 +186,7 @@ def test_no_heading_is_left_alone_at_the_foot_of_a_page(built_pdf: Path) -> None
 
 def test_tables_are_kept_with_their_captions() -> None:
     """A table caption outside `tablehere` could end a page with the table on the next."""
-    for template in (ROOT / "templates").glob("*.tex"):
+    for template in PROJECT.templates_dir.glob("*.tex"):
         text = template.read_text(encoding="utf-8")
         outside = re.sub(r"\\begin\{tablehere\}.*?\\end\{tablehere\}", "", text, flags=re.DOTALL)
         assert r"\captionof{table}" not in outside, f"{template.name}: a table caption outside tablehere"

@@ -10,9 +10,11 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from pipeline.paths import PROJECT, Layout
+
 # .warm-*: the named pipe of a pdfLaTeX waiting for `make watch`, if one runs.
 SKIPPED = shutil.ignore_patterns(".venv", ".git", "__pycache__", ".pytest_cache", ".ruff_cache", ".warm-*")
 
@@ -36,9 +38,14 @@ class Workspace:
             raise AssertionError(f"make {' '.join(targets)} failed:\n{done.stdout}\n{done.stderr}")
         return done
 
+    @cached_property
+    def layout(self) -> Layout:
+        """The copy's paths (pipeline/paths.py)."""
+        return Layout(self.root)
+
     @property
     def pdf(self) -> Path:
-        return self.root / "report" / "submission.pdf"
+        return self.layout.pdf
 
     def edit(self, relative: str, old: str, new: str) -> None:
         """Replace `old` (which must occur) by `new` in one file of the copy."""
@@ -63,8 +70,8 @@ def clean_environment() -> dict[str, str]:
 
 
 def copy_project(destination: Path) -> Workspace:
-    shutil.copytree(ROOT, destination, ignore=SKIPPED, symlinks=True)
-    (destination / ".venv").symlink_to(ROOT / ".venv")
+    shutil.copytree(PROJECT.root, destination, ignore=SKIPPED, symlinks=True)
+    (destination / ".venv").symlink_to(PROJECT.root / ".venv")
     return Workspace(destination)
 
 
