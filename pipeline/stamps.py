@@ -15,6 +15,7 @@ recorded hash is the old one, so the next build runs the step again.
 import hashlib
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,8 +33,11 @@ def file_digest(path: Path) -> str | None:
 
 
 def write_atomically(path: Path, data: str | bytes) -> None:
-    """Replace `path` in one rename, so no reader and no crash ever sees half a file."""
-    partial = path.with_name(path.name + ".partial")
+    """Replace `path` in one rename, so no reader and no crash ever sees half a file.
+
+    The half-written file's name is unique to the process and thread, because steps that
+    run side by side (the code pages of each notebook) may write the same file."""
+    partial = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.partial")
     partial.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(data, str):
         partial.write_text(data, encoding="utf-8")

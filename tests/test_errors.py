@@ -7,12 +7,11 @@ own), and report/submission.pdf must be what it was.
 """
 
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 from conftest import pdf_to_text
-from workspace import Workspace, checksum, clean_environment, copy_project, quickfix
+from workspace import Workspace, checksum, copy_project, quickfix
 
 from pipeline.notebook import OUTPUT_LINES
 from pipeline.paths import Layout
@@ -26,15 +25,7 @@ def workspace(tmp_path: Path, built_pdf: Path) -> Workspace:
 def failing(workspace: Workspace, **env: str) -> str:
     """Run make, expect it to fail, keep the PDF; return what it said on stderr."""
     before = checksum(workspace.pdf)
-    done = subprocess.run(
-        ["make", "--no-print-directory"],
-        cwd=workspace.root,
-        env={**clean_environment(), **env},
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = workspace.run(["make", "--no-print-directory"], **env)
     assert done.returncode != 0, done.stdout
     assert checksum(workspace.pdf) == before
     return done.stderr
@@ -223,14 +214,7 @@ def test_a_venv_from_another_python_is_made_anew_with_a_line_saying_why(
     other.parent.mkdir()
     other.write_text("#!/bin/sh\nexit 1\n", encoding="utf-8")  # a Python that is not 3.11
     other.chmod(0o755)
-    done = subprocess.run(
-        ["make", "--no-print-directory", f"PYTHON={other}"],
-        cwd=workspace.root,
-        env=clean_environment(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = workspace.make(f"PYTHON={other}", check=False)
     assert done.returncode != 0
     assert (
         "[setup] .venv was made by another Python or from another requirements.txt; making it anew"

@@ -102,15 +102,8 @@ def test_a_missing_package_names_its_debian_package(workspace: Workspace) -> Non
 def test_missing_tex_names_the_debian_packages(workspace: Workspace) -> None:
     workspace.edit("templates/ex2.tex", r"\section{", "Edited.\n\\section{")
     before = checksum(workspace.pdf)
-    env = {**os.environ, "PATH": str(Path(os.__file__).parent), "SOURCE_DATE_EPOCH": "0"}
-    done = subprocess.run(
-        [str(workspace.root / ".venv" / "bin" / "python"), "build.py"],
-        cwd=workspace.root,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    python = str(workspace.root / ".venv" / "bin" / "python")
+    done = workspace.run([python, "build.py"], PATH=str(Path(os.__file__).parent), SOURCE_DATE_EPOCH="0")
     assert done.returncode != 0
     assert "apt-get install -y --no-install-recommends latexmk texlive-latex-base" in done.stderr
     path, line, _ = quickfix(done.stderr)[0]

@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from conftest import pdf_to_text
 from workspace import Workspace, checksum, clean_environment, copy_project, quickfix
 
 from pipeline.paths import Layout
+from pipeline.stamps import write_atomically
 
 MARKER_CELL = """
 # %% A value the test changes
@@ -270,16 +272,7 @@ def test_a_cell_past_its_time_limit_stops_the_build_with_its_line(workspace: Wor
 def test_a_closed_pipe_does_not_cost_the_pdf(workspace: Workspace) -> None:
     """`make | head -1`: the reader goes away after one line; the build still finishes."""
     workspace.edit("templates/ex2.tex", r"\section{", "Piped into head.\n\\section{")
-    piped = subprocess.run(
-        "make --no-print-directory | head -1",
-        shell=True,
-        cwd=workspace.root,
-        env=clean_environment(),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    piped = workspace.run(["bash", "-c", "make --no-print-directory | head -1"])
     assert "Traceback" not in piped.stderr
     wait_for(lambda: not (workspace.layout.build / ".submission.compiling").exists())
     assert workspace.pdf.exists()
@@ -307,14 +300,7 @@ def test_ctrl_c_at_any_moment_keeps_a_whole_pdf(workspace: Workspace) -> None:
 
 def test_python_build_py_brings_everything_up_to_date(workspace: Workspace) -> None:
     add_marker(workspace, "run-by-build-py")
-    done = subprocess.run(
-        [str(workspace.root / ".venv" / "bin" / "python"), "build.py"],
-        cwd=workspace.root,
-        env=clean_environment(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = workspace.run([str(workspace.root / ".venv" / "bin" / "python"), "build.py"])
     assert done.returncode == 0, done.stderr
     assert "[notebook] figures_src/ex2.py: running" in done.stdout
     assert "run-by-build-py" in text(workspace)
@@ -349,15 +335,7 @@ def in_private_mounts(workspace: Workspace, script: str) -> subprocess.Completed
     file systems it mounts (a full one, a read-only one) vanish with it."""
     if subprocess.run(["unshare", "-m", "true"], capture_output=True, check=False).returncode != 0:
         pytest.skip("this machine does not allow mount namespaces (unshare -m)")
-    return subprocess.run(
-        ["unshare", "-m", "--propagation", "private", "bash", "-c", script],
-        cwd=workspace.root,
-        env=clean_environment(),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return workspace.run(["unshare", "-m", "--propagation", "private", "bash", "-c", script])
 
 
 def test_a_full_disk_is_one_line_and_keeps_the_pdf(workspace: Workspace) -> None:
@@ -439,3 +417,19 @@ def test_make_watch_restarts_when_the_builds_own_code_changes(workspace: Workspa
     finally:
         os.killpg(watch.pid, signal.SIGINT)
         watch.wait()
+
+
+def test_steps_side_by_side_can_write_the_same_file(tmp_path: Path) -> None:
+    """The code pages of every notebook are typeset in parallel threads, and each writes
+    the same style file: no writer may rename another's half-written file away."""
+    target = tmp_path / "code-style.tex"
+    texts = [f"style {n}\n" * 1000 for n in range(8)]
+
+    def write_many(text: str) -> None:
+        for _ in range(200):
+            write_atomically(target, text)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(write_many, texts))
+    assert target.read_text(encoding="utf-8") in texts
+    assert [path.name for path in tmp_path.iterdir()] == ["code-style.tex"]

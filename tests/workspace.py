@@ -23,17 +23,22 @@ SKIPPED = shutil.ignore_patterns(".venv", ".git", "__pycache__", ".pytest_cache"
 class Workspace:
     root: Path
 
-    def make(self, *targets: str, check: bool = True) -> subprocess.CompletedProcess:
-        """Run make there (no terminal, no standard input), capturing what it prints."""
-        done = subprocess.run(
-            ["make", "--no-print-directory", *targets],
+    def run(self, command: list[str], **env: str) -> subprocess.CompletedProcess:
+        """Run `command` there as a user's shell would (no terminal, no standard input),
+        with `env` added to the environment, capturing what it prints."""
+        return subprocess.run(
+            command,
             cwd=self.root,
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
             check=False,
-            env=clean_environment(),
+            env={**clean_environment(), **env},
         )
+
+    def make(self, *targets: str, check: bool = True) -> subprocess.CompletedProcess:
+        """Run make there, failing the test if make fails and `check` is set."""
+        done = self.run(["make", "--no-print-directory", *targets])
         if check and done.returncode != 0:
             raise AssertionError(f"make {' '.join(targets)} failed:\n{done.stdout}\n{done.stderr}")
         return done
