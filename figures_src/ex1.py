@@ -1,8 +1,8 @@
 # %% [markdown]
 # # Exercise 1: Positional encoding
-# The sinusoidal embeddings $E$ (module `positional_encoding.py`, listed
+# The sinusoidal embeddings E (module `positional_encoding.py`, listed
 # after the cells), their Gram matrix, the scores of random features added
-# to $E$ or concatenated with it, and features and positions in random
+# to E or concatenated with it, and features and positions in random
 # low-dimensional subspaces. The notebook ends with checks.
 
 # %% Setup

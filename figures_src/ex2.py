@@ -1,14 +1,14 @@
 # %% [markdown]
 # # Exercise 2: Multi-Head Latent Attention
-# The costs of 2(a) and 2(c) at DeepSeek-V2's sizes in the sheet's shapes
-# ($\hat{\mathbf k}_t$ has $p$ entries); the latent size $l$ is `ell`.
+# The costs of 2(a) and 2(c) at DeepSeek-V2's sizes, in the sheet's shapes
+# (the decompressed key has p entries); the latent size l is `ell` here.
 # The notebook ends with checks of the identities the answers use.
 
 # %% Setup
 import numpy as np
 
 from figures_src.latent_attention import synthetic_inputs
-from figures_src.publish import publish
+from figures_src.publish import new_figure, publish, save_figure
 
 # DeepSeek-V2: hidden size p, KV latent size l; its keys are n_h d_h wide.
 P, ELL, KEY_WIDTH = 5120, 512, 128 * 128
@@ -99,6 +99,17 @@ publish("b_seed", SEED_B)
 publish("b_pca_errors", pca_errors)
 publish("b_discarded", discarded)
 publish("b_difference", difference_b)
+
+# %% Check of 2(b), drawn: the PCA error on the discarded eigenvalues
+fig = new_figure(width=0.6, aspect=0.5)
+ax = fig.add_subplot()
+latent_sizes = np.arange(1, P_B)
+ax.semilogy(latent_sizes, pca_errors, label="PCA reconstruction error")
+tail = r"$\lambda_{l+1} + \dots + \lambda_p$"  # the discarded eigenvalues
+ax.semilogy(latent_sizes[::4], discarded[::4], "o", ms=3, label=tail)
+ax.set(xlabel="latent size $l$", ylabel="mean squared error")
+ax.legend(frameon=False)
+save_figure(fig, "ex2-pca")
 
 # %% Check of 2(c): keys of rank l, and attention on the latents
 # k_t = D^K z_t lies in the l-dimensional column space of D^K, and
