@@ -3,8 +3,8 @@ hand-written reverse pass.
 
 Forward, for one token u of width m (eq. 20-22):
 
-    l_i = u^T e_i     affinities (one matmul with the centroid matrix E)
-    s   = Softmax(l)  scores
+    a_i = u^T e_i     affinities (one matmul with the centroid matrix)
+    s   = Softmax(a)  scores
     g_i = s_i k_i     gates: k_i = 1 for the Top-K_r scores, else 0
                       (eq. 21), or k_i = 1 for all i ("dense" gating,
                       the answer to 3(f))
@@ -14,7 +14,7 @@ Every FFN is W2 relu(W1 u + b1) + b2. Under Top-K_r gating the routed
 experts outside the Top-K_r are not evaluated at all, as in a real MoE.
 
 The reverse pass applies the adjoint rule of 3(b),
-vbar_a = sum_{c in C(a)} vbar_c dv_c/dv_a, node by node from the output
+vbar_a = sum_{b in C(a)} vbar_b dv_b/dv_a, node by node from the output
 back: each node type (sum, product, relu, matmul, softmax) only knows its
 local derivatives and multiplies the adjoint it receives by them.
 """
@@ -34,7 +34,7 @@ FFN = dict[str, np.ndarray]
 class MoEParams:
     shared: list[FFN]
     routed: list[FFN]
-    centroids: np.ndarray  # E, one row e_i per routed expert: (n_routed, m)
+    centroids: np.ndarray  # one row e_i per routed expert: (n_routed, m)
     top_k: int
 
     def arrays(self) -> Iterator[np.ndarray]:
@@ -62,7 +62,7 @@ class MoETape:
     u: np.ndarray
     shared: list[FFNTape]
     routed: dict[int, FFNTape]  # only the experts that were evaluated
-    logits: np.ndarray  # l_i = u^T e_i
+    affinities: np.ndarray  # a_i = u^T e_i
     scores: np.ndarray  # s_i
     mask: np.ndarray  # k_i (1 selected, 0 not): a constant of the graph
     gates: np.ndarray  # g_i = s_i k_i
@@ -75,8 +75,8 @@ class MoEGrads:
     routed: list[FFN]
     centroids: np.ndarray
     u: np.ndarray
-    gates: np.ndarray  # gbar_i, kept to explain 3(e)
-    scores: np.ndarray  # sbar_i
+    gates: np.ndarray  # dL/dg_i, kept to explain 3(e)
+    scores: np.ndarray  # dL/ds_i
 
     def arrays(self) -> Iterator[np.ndarray]:
         """Gradients in the order of MoEParams.arrays()."""
@@ -113,10 +113,11 @@ def init_layer(
 # Forward pieces
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
+def softmax(affinities: np.ndarray) -> np.ndarray:
     """Softmax along the last axis (shifted by the maximum, which leaves
     it unchanged)."""
-    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    top = affinities.max(axis=-1, keepdims=True)
+    shifted = np.exp(affinities - top)
     return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
@@ -140,8 +141,8 @@ def moe_forward(
     u: np.ndarray,
     gating: Gating = "topk",
 ) -> MoETape:
-    logits = params.centroids @ u
-    scores = softmax(logits)
+    affinities = params.centroids @ u
+    scores = softmax(affinities)
     dense = np.ones_like(scores)
     mask = top_k_mask(scores, params.top_k) if gating == "topk" else dense
     gates = scores * mask
@@ -153,7 +154,7 @@ def moe_forward(
     shared_sum = sum(t.out for t in shared)
     routed_sum = sum(gates[i] * t.out for i, t in routed.items())
     out = u + shared_sum + routed_sum
-    return MoETape(u, shared, routed, logits, scores, mask, gates, out)
+    return MoETape(u, shared, routed, affinities, scores, mask, gates, out)
 
 
 def squared_error(out: np.ndarray, target: np.ndarray) -> float:
@@ -198,8 +199,8 @@ def matvec_backward(
 
 
 def softmax_backward(adjoint: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """s = Softmax(l): ds_i/dl_j = s_i (delta_ij - s_j), so
-    lbar_j = s_j (sbar_j - sum_i sbar_i s_i).
+    """s = Softmax(a): ds_i/da_j = s_i (delta_ij - s_j), so
+    dL/da_j = s_j (dL/ds_j - sum_i s_i dL/ds_i).
 
     Works row-wise on a batch too (the toy router of 3(g)-(h) uses it that
     way).
@@ -266,8 +267,8 @@ def moe_backward(
     # g = s k, with the mask k a constant (its derivative is zero almost
     # everywhere).
     score_bar = gate_bar * tape.mask
-    logit_bar = softmax_backward(score_bar, tape.scores)
-    e_bar, u_part = matvec_backward(logit_bar, params.centroids, tape.u)
+    affinity_bar = softmax_backward(score_bar, tape.scores)
+    e_bar, u_part = matvec_backward(affinity_bar, params.centroids, tape.u)
     u_bar += u_part
     return MoEGrads(
         shared_grads,

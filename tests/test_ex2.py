@@ -1,7 +1,8 @@
-"""Exercise 2: every number of the MLA answers, recomputed independently and found in the PDF.
+"""Exercise 2: the numbers the MLA answers quote, recomputed from the sizes and found in the PDF
+and in the output of the cited cells; the identities the answers rest on, checked numerically.
 
-The notebook works with eigh, np.linalg.solve and shape-based counts; these tests use
-SVDs, lstsq, einsum and the closed forms of the text instead.
+The notebook works with eigh, np.linalg.solve and explicit counts; these tests use SVDs, lstsq,
+einsum and the closed forms of the text instead.
 """
 
 import json
@@ -16,22 +17,34 @@ from pipeline.paths import PROJECT
 from pipeline.texify import format_number
 from tests.conftest import as_printed
 
-SIZES = [(1024, 128), (5120, 512)]
+P, L = 5120, 512  # DeepSeek-V2's hidden size and KV latent size
+KEY_WIDTH = 128 * 128  # V2's keys: 128 heads of 128 entries
 ROUND_OFF = 1e-12
 
 
-def printed(value: float, digits: int = 3) -> str:
-    return as_printed(format_number(value, digits))
-
-
-def assert_printed(pdf_text: str, *phrases: str) -> None:
-    for phrase in phrases:
-        assert phrase in pdf_text, f"{phrase!r} is not in the PDF"
+def printed(value: float) -> str:
+    return as_printed(format_number(value))
 
 
 @pytest.fixture(scope="module")
 def ex2(results: dict[str, dict]) -> dict:
     return results["ex2"]
+
+
+@pytest.fixture(scope="module")
+def answers(pdf_text: str) -> str:
+    start = pdf_text.index("Multi-head latent attention")
+    return pdf_text[start : pdf_text.index("Mixture of experts and backpropagation", start)]
+
+
+@pytest.fixture(scope="module")
+def outputs(built_pdf: Path) -> dict[str, str]:
+    """The printed output of the notebook's cells, joined per task ('' for the checks)."""
+    cells = json.loads(PROJECT.results_of("ex2").read_text(encoding="utf-8"))["cells"]
+    joined: dict[str, str] = {}
+    for cell in cells:
+        joined[cell["task"]] = joined.get(cell["task"], "") + cell["output"]
+    return joined
 
 
 def test_tasks_are_titled_in_order(pdf_text: str) -> None:
@@ -51,55 +64,35 @@ def test_bookmarks_read_as_plain_text(built_pdf: Path) -> None:
     ]
 
 
-@pytest.fixture(scope="module")
-def outputs(built_pdf: Path) -> dict[str, str]:
-    """The printed output of the notebook's cells, joined per task."""
-    cells = json.loads(PROJECT.results_of("ex2").read_text(encoding="utf-8"))["cells"]
-    joined: dict[str, str] = {}
-    for cell in cells:
-        joined[cell["task"]] = joined.get(cell["task"], "") + cell["output"]
-    return joined
+def test_quoted_costs(ex2: dict, answers: str, outputs: dict[str, str]) -> None:
+    """2(a) and 2(c): the ratios from the counts of the text, in the answers and in the output of
+    the cells they cite."""
+    parameter_ratio = (2 * P * L + 2 * P**2) / (3 * P * L)
+    macs_ratio = (P * L + 2 * P**2) / (2 * P * L)
+    cache_reduction = 2 * P / L
+    assert (ex2["v2_p"], ex2["v2_l"], ex2["v2_key_width"]) == (P, L, KEY_WIDTH)
+    assert ex2["a_parameter_ratio"] == pytest.approx(parameter_ratio)
+    assert ex2["a_macs_ratio"] == pytest.approx(macs_ratio)
+    assert ex2["c_cache_reduction"] == pytest.approx(cache_reduction)
+    for phrase in [
+        f"{printed(parameter_ratio)} and {printed(macs_ratio)} times as many",
+        f"hidden size p = {printed(P)} and latent size l = {printed(L)}",
+        f"own keys have nh dh = {printed(KEY_WIDTH)} entries",
+        f"{printed(cache_reduction)} times fewer for p = {printed(P)}, l = {printed(L)}",
+    ]:
+        assert phrase in answers, phrase
+    for phrase in [f"p = {P}, l = {L}", f"ratio {parameter_ratio:.3g}", f"ratio {macs_ratio:.3g}"]:
+        assert phrase in outputs["2(a)"], phrase
+    for count in [3 * P * L, 2 * P * L + 2 * P**2, 2 * P * L, P * L + 2 * P**2]:
+        assert f"{count:,}" in outputs["2(a)"], count
+    assert f"MHA {2 * P}, MLA {L}, {cache_reduction:.3g} times fewer" in outputs["2(c)"]
 
 
-def test_every_quoted_number_is_printed_by_its_task(ex2: dict, outputs: dict[str, str]) -> None:
-    """The text quotes 3 significant digits (2 for two percentages); the cells print at least that."""
-
-    def g3(value: float) -> str:
-        return f"{value:.3g}"
-
-    expected = {
-        "2(a)": [
-            f"p = {ex2['a_p']}, l = {ex2['a_l']}, {ex2['a_tokens']} latents",
-            f"rank(W^K D) = {ex2['a_rank_WD']}",
-            g3(ex2["a_difference"]),
-            g3(ex2["a_difference_reparametrised"]),
-            *(f"ratio {g3(r)}" for r in ex2["a_param_ratios"]),
-        ],
-        "2(b)": [
-            f"p = {ex2['b_p']}, n = {ex2['b_n']}, variances exp(-i/{ex2['b_scale']:g})",
-            g3(ex2["b_difference"]),
-            f"({ex2['b_random_draws']} draws per l): >= {g3(ex2['b_random_excess_min_percent'])}%",
-            f"({ex2['b_steps']} steps): >= {g3(ex2['b_trained_excess_min'])}",
-            f"<= {g3(ex2['b_trained_excess_max_percent'])}% (at l = {ex2['b_trained_worst_dim']})",
-        ],
-        "2(c)": [
-            f"p = {ex2['c_p']}, l = {ex2['c_l']}, n = {ex2['c_n']} tokens",
-            f"rank of the inputs {ex2['c_rank_inputs']}, of the keys D^K z_t {ex2['c_rank_keys']}",
-            g3(ex2["c_difference_recovered"]),
-            f"{ex2['c_heads']} heads, absorbed vs decompressed: {g3(ex2['c_difference_absorbed'])}",
-            f"{sorted(set(ex2['c_query_map_ranks']))} (d_h = {ex2['c_head_dim']}, l = {ex2['c_l']})",
-            *(f"({g3(r)} times fewer)" for r in ex2["c_cache_reductions"]),
-        ],
-    }
-    for p, ell in SIZES:
-        mla, variant = 3 * p * ell, 2 * p * ell + 2 * p**2
-        mla_macs, variant_macs = 2 * p * ell, p * ell + 2 * p**2
-        expected["2(a)"] += [f"{n:,}" for n in [mla, variant, mla_macs, variant_macs]]
-        expected["2(a)"].append(f"ratio {g3(variant_macs / mla_macs)}")
-        expected["2(c)"] += [f"MHA {2 * p:,}, MLA {ell:,}", f"decompressed {p * ell + p:,}, absorbed {ell:,}"]
-    for task, phrases in expected.items():
-        for phrase in phrases:
-            assert phrase in outputs[task], f"{task} does not print {phrase!r}"
+def test_checks_are_not_quoted(ex2: dict, answers: str) -> None:
+    """Round-off checks stay in the notebook: the answers quote no difference of order 1e-15."""
+    for name in ["a_difference", "a_difference_reparametrised", "b_difference", "c_difference_recovered"]:
+        assert printed(ex2[name]) not in answers, name
+    assert "DeepSeek-V2-sized" not in answers
 
 
 # 2(a): the variant is MLA with a factored D^K.
@@ -148,130 +141,80 @@ def test_all_extra_parameters_are_redundant() -> None:
     assert nullity == 2 * p**2 - p * ell == (2 * p * ell + 2 * p**2) - 3 * p * ell
 
 
-def test_2a_check_values(ex2: dict, pdf_text: str) -> None:
-    assert (ex2["a_p"], ex2["a_l"]) == SIZES[0]
-    assert ex2["a_rank_WD"] == ex2["a_l"]
+def test_notebook_checks_of_2a(ex2: dict) -> None:
+    assert ex2["a_rank_WD"] == ex2["a_check_l"]
     assert 0 <= ex2["a_difference"] < ROUND_OFF
     assert 0 <= ex2["a_difference_reparametrised"] < 1e-10
-    assert_printed(
-        pdf_text,
-        f"p = {printed(ex2['a_p'])}, l = {printed(ex2['a_l'])} and {printed(ex2['a_tokens'])} latents",
-        f"differ by at most {printed(ex2['a_difference'])}",
-        f"rank(W K D) = {printed(ex2['a_rank_WD'])}",
-        f"changes the product by at most {printed(ex2['a_difference_reparametrised'])}",
-        "(W K A, W V A, A−1 D) gives the same products",
-        "family of equivalent optima",
-        "(2p2 − pl)-dimensional set: all the extra parameters of Table",
-    )
 
 
-def test_2a_table_counts(ex2: dict, pdf_text: str) -> None:
-    for p, ell in SIZES:
-        mla, variant = 3 * p * ell, 2 * p * ell + 2 * p**2
-        mla_macs, variant_macs = 2 * p * ell, p * ell + 2 * p**2
-        assert_printed(
-            pdf_text,
-            f"p = {printed(p)}, l = {printed(ell)}",
-            *(printed(value) for value in [mla, variant, variant / mla, mla_macs, variant_macs]),
-            printed(variant_macs / mla_macs),
-        )
-    ratios = [(2 * p * ell + 2 * p**2) / (3 * p * ell) for p, ell in SIZES]
-    assert ex2["a_param_ratios"] == pytest.approx(ratios)
-    assert_printed(pdf_text, f"{printed(ratios[0])} to {printed(ratios[1])} times as many")
+# 2(b): the PCA optimum of the reconstruction objective, and of the key-value objective.
 
 
-# 2(b): the PCA optimum of the reconstruction objective.
-
-
-@pytest.fixture(scope="module")
-def optimum(ex2: dict) -> dict:
-    """The optimum recomputed from an SVD of the data (the notebook uses eigh of S)."""
+def test_pca_error_is_the_sum_of_discarded_eigenvalues(ex2: dict) -> None:
+    """Recomputed from an SVD of the data (the notebook uses eigh of S)."""
     X = synthetic_inputs(ex2["b_p"], ex2["b_n"], ex2["b_scale"], ex2["b_seed"])
     U, singular, _ = np.linalg.svd(X / np.sqrt(ex2["b_n"]), full_matrices=False)
-    eigenvalues = singular**2
-    dims = np.array(ex2["b_latent_dims"])
-    errors = np.array([np.linalg.norm(X - U[:, :ell] @ (U[:, :ell].T @ X)) ** 2 / X.shape[1] for ell in dims])
-    discarded = np.array([eigenvalues[ell:].sum() for ell in dims])
-    return {"X": X, "dims": dims, "errors": errors, "discarded": discarded}
-
-
-def test_pca_error_is_the_sum_of_discarded_eigenvalues(ex2: dict, optimum: dict, pdf_text: str) -> None:
-    assert list(optimum["dims"]) == list(range(1, ex2["b_p"]))
-    assert np.allclose(optimum["errors"], optimum["discarded"], rtol=1e-9, atol=1e-13)
-    assert np.allclose(ex2["b_pca_errors"], optimum["errors"], rtol=1e-9, atol=1e-13)
-    assert np.allclose(ex2["b_discarded"], optimum["discarded"], rtol=1e-9, atol=1e-13)
+    dims = range(1, ex2["b_p"])
+    errors = [np.linalg.norm(X - U[:, :ell] @ (U[:, :ell].T @ X)) ** 2 / X.shape[1] for ell in dims]
+    discarded = [np.sum(singular[ell:] ** 2) for ell in dims]
+    assert np.allclose(errors, discarded, rtol=1e-9, atol=1e-13)
+    assert np.allclose(ex2["b_pca_errors"], errors, rtol=1e-9, atol=1e-13)
+    assert np.allclose(ex2["b_discarded"], discarded, rtol=1e-9, atol=1e-13)
     assert 0 <= ex2["b_difference"] < ROUND_OFF
-    assert_printed(
-        pdf_text,
-        f"on {printed(ex2['b_n'])} seeded inputs in p = {printed(ex2['b_p'])} dimensions",
-        f"e−i/{printed(ex2['b_scale'])}",
-        f"discarded eigenvalues to within {printed(ex2['b_difference'])}",
-    )
+    # No other rank-l pair does better: a random C with its least-squares decoder (lstsq).
+    rng = np.random.default_rng(1)
+    for ell in [1, 5, 20, 40, 63]:
+        Z = rng.standard_normal((ell, X.shape[0])) @ X
+        decoder = np.linalg.lstsq(Z.T, X.T, rcond=None)[0].T
+        assert np.linalg.norm(X - decoder @ Z) ** 2 / X.shape[1] >= errors[ell - 1]
 
 
-def test_no_random_or_trained_pair_beats_pca(ex2: dict, optimum: dict, pdf_text: str) -> None:
-    best = optimum["errors"]
-    random_errors = np.array(ex2["b_random_errors"])
-    assert random_errors.shape == (len(best), ex2["b_random_draws"])
-    assert np.all(random_errors >= best[:, None])
-    excess = 100 * (random_errors.min(axis=1) / best - 1).min()
-    assert ex2["b_random_excess_min_percent"] == pytest.approx(excess, rel=1e-6)
+def test_key_value_objective_is_pca_in_the_metric_of_the_projections() -> None:
+    """min over C, D of sum_t ||W^K (x_t - DC x_t)||^2 + ||W^V (x_t - DC x_t)||^2 is PCA in the
+    metric M = W^K^T W^K + W^V^T W^V: with U' the top-l eigenvectors of M^{1/2} S M^{1/2},
+    D = M^{-1/2} U' and C = U'^T M^{1/2} attain the sum of its discarded eigenvalues; random C with
+    their least-squares decoders do worse."""
+    rng = np.random.default_rng(7)
+    p, n, ell = 12, 400, 3
+    X = rng.standard_normal((p, p)) @ rng.standard_normal((p, n))
+    W_K, W_V = rng.standard_normal((2, p, p))
+    W = np.vstack([W_K, W_V])
+    values, vectors = np.linalg.eigh(W.T @ W)
+    root = vectors @ np.diag(np.sqrt(values)) @ vectors.T  # M^{1/2}
+    S = X @ X.T / n
+    eigenvalues, eigenvectors = np.linalg.eigh(root @ S @ root)
+    top = eigenvectors[:, -ell:]
+    D, C = np.linalg.solve(root, top), top.T @ root
 
-    trained = np.array(ex2["b_trained_errors"])
-    trained_excess = trained / best[np.array(ex2["b_trained_dims"]) - 1] - 1
-    assert np.all(trained_excess >= -1e-12)
-    assert trained_excess.max() < 0.01  # gradient descent does approach the optimum
-    assert ex2["b_trained_excess_min"] == pytest.approx(trained_excess.min(), rel=1e-3, abs=1e-13)
-    assert ex2["b_trained_excess_max_percent"] == pytest.approx(100 * trained_excess.max(), rel=1e-6)
-    assert ex2["b_trained_worst_dim"] == ex2["b_trained_dims"][int(np.argmax(trained_excess))]
-    assert_printed(
-        pdf_text,
-        f"over {printed(ex2['b_random_draws'])} draws per l",
-        f"at least {printed(excess, 2)} % worse",
-        f"({printed(ex2['b_steps'])} full-batch steps)",
-        f"relative {printed(ex2['b_trained_excess_min'])} at best",
-        f"{printed(100 * trained_excess.max(), 2)} % at worst (l = {printed(ex2['b_trained_worst_dim'])}",
-    )
+    def loss(C: np.ndarray, D: np.ndarray) -> float:
+        return float(np.mean(np.sum((W @ (X - D @ C @ X)) ** 2, axis=0)))
+
+    assert loss(C, D) == pytest.approx(eigenvalues[:-ell].sum(), rel=1e-9)
+    for _ in range(20):
+        C_random = rng.standard_normal((ell, p))
+        Z = C_random @ X
+        # The best D for this C: least squares in the metric, W D Z ~ W X.
+        D_best = np.linalg.lstsq(np.kron(Z.T, W), (W @ X).ravel(order="F"), rcond=None)[0]
+        assert loss(C_random, D_best.reshape((p, ell), order="F")) >= loss(C, D)
 
 
-def test_eckart_young_on_square_root_and_uniqueness_needs_nonsingular_s(pdf_text: str) -> None:
-    """L(C, D) = ||(I - DC) S^{1/2}||_F^2; with n < p (singular S) a different DC is as good."""
+def test_eckart_young_on_the_square_root_of_S() -> None:
+    """L(C, D) = ||(I - DC) S^{1/2}||_F^2, the form to which Eckart-Young applies."""
     rng = np.random.default_rng(5)
-    p, ell, n = 10, 3, 6
+    p, ell, n = 10, 3, 30
     X = rng.standard_normal((p, n))
     S = X @ X.T / n
     eigenvalues, U = np.linalg.eigh(S)
-    root = U @ np.diag(np.sqrt(np.clip(eigenvalues, 0, None))) @ U.T
+    root = U @ np.diag(np.sqrt(eigenvalues)) @ U.T
     C, D = rng.standard_normal((ell, p)), rng.standard_normal((p, ell))
     loss = np.mean(np.sum((X - D @ C @ X) ** 2, axis=0))
     assert np.isclose(loss, np.linalg.norm((np.eye(p) - D @ C) @ root) ** 2)
-    U_l = U[:, ::-1][:, :ell]
-    null = U[:, :1]  # an eigenvector of the eigenvalue 0 (rank S = n < p)
-    assert eigenvalues[0] < 1e-12 < eigenvalues[p - n]
-    other_C = U_l.T + rng.standard_normal((ell, 1)) @ null.T  # differs on null(S) only
-    assert not np.allclose(U_l @ other_C, U_l @ U_l.T)
-    error = np.mean(np.sum((X - U_l @ U_l.T @ X) ** 2, axis=0))
-    assert np.isclose(np.mean(np.sum((X - U_l @ other_C @ X) ** 2, axis=0)), error)
-    assert_printed(
-        pdf_text,
-        "Eckart–Young applied to S 1/2",
-        "if λl > λl+1 and S is nonsingular; otherwise DC is arbitrary on the null space of S",
-    )
-
-
-def test_random_compression_with_least_squares_decoder_is_worse(optimum: dict) -> None:
-    """A second decoder fit (lstsq on the data, not the moment formula) never beats PCA."""
-    X, rng = optimum["X"], np.random.default_rng(1)
-    for ell in [1, 5, 20, 40, 63]:
-        Z = rng.standard_normal((ell, X.shape[0])) @ X
-        D = np.linalg.lstsq(Z.T, X.T, rcond=None)[0].T
-        assert np.linalg.norm(X - D @ Z) ** 2 / X.shape[1] >= optimum["errors"][ell - 1]
 
 
 # 2(c): decompressed keys hold no more information; absorption.
 
 
-def test_decompressed_keys_have_rank_l_and_determine_z() -> None:
+def test_decompressed_keys_have_rank_l_and_determine_z(ex2: dict) -> None:
     rng = np.random.default_rng(2)
     p, ell, n = 120, 15, 300
     C, D_K = rng.standard_normal((ell, p)), rng.standard_normal((p, ell))
@@ -280,9 +223,11 @@ def test_decompressed_keys_have_rank_l_and_determine_z() -> None:
     singular = np.linalg.svd(keys, compute_uv=False)
     assert singular[ell - 1] > 1e-6 * singular[0] > singular[ell]
     assert np.allclose(np.linalg.lstsq(D_K, keys, rcond=None)[0], Z)
+    assert ex2["c_rank_keys"] == ex2["c_l"] < ex2["c_p"]
+    assert 0 <= ex2["c_difference_recovered"] < ROUND_OFF
 
 
-def test_absorbed_attention_equals_decompressed_attention() -> None:
+def test_absorbed_attention_equals_decompressed_attention(ex2: dict) -> None:
     rng = np.random.default_rng(3)
     p, ell, heads, n, m = 64, 8, 4, 50, 5
     d = p // heads
@@ -300,48 +245,14 @@ def test_absorbed_attention_equals_decompressed_attention() -> None:
     W_OD = np.einsum("phd,hdl->hpl", W_O.reshape(p, heads, d), D_V.reshape(heads, d, ell))
     absorbed = np.einsum("hpl,ln,hnm->pm", W_OD, Z, weights)
     assert np.allclose(absorbed, decompressed)
+    assert 0 <= ex2["c_difference_absorbed"] < ROUND_OFF
+    assert ex2["c_query_map_ranks"] == [ex2["c_p"] // ex2["c_heads"]] * ex2["c_heads"]
 
 
 def test_decompressing_restricts_the_latent_query_maps_to_rank_d_h() -> None:
-    """(D^K_h)^T W^Q_h is an l x p map of rank d_h < l: fewer parameters when d_h(p + l) < pl."""
+    """(D^K_h)^T W^Q_h is an l x p map of rank d_h < l."""
     rng = np.random.default_rng(6)
     p, ell, d = 48, 12, 4
     maps = rng.standard_normal((d, ell)).T @ rng.standard_normal((d, p))
     singular = np.linalg.svd(maps, compute_uv=False)
     assert maps.shape == (ell, p) and singular[d - 1] > 1e-8 * singular[0] > singular[d]
-    assert d * (p + ell) < p * ell
-
-
-def test_2c_check_values(ex2: dict, pdf_text: str) -> None:
-    assert ex2["c_rank_keys"] == ex2["c_l"] < ex2["c_rank_inputs"] == ex2["c_p"]
-    head_dim = ex2["c_p"] // ex2["c_heads"]
-    assert ex2["c_head_dim"] == head_dim < ex2["c_l"]
-    assert ex2["c_query_map_ranks"] == [head_dim] * ex2["c_heads"]
-    assert 0 <= ex2["c_difference_recovered"] < ROUND_OFF
-    assert 0 <= ex2["c_difference_absorbed"] < ROUND_OFF
-    assert_printed(
-        pdf_text,
-        f"p = {printed(ex2['c_p'])}, l = {printed(ex2['c_l'])} and {printed(ex2['c_n'])} tokens",
-        f"rank {printed(ex2['c_rank_inputs'])} but the decompressed keys only rank",
-        f"only rank {printed(ex2['c_rank_keys'])} (Figure",
-        f"zt to within {printed(ex2['c_difference_recovered'])}",
-        f"With H = {printed(ex2['c_heads'])} heads",
-        f"decompressed computation to within {printed(ex2['c_difference_absorbed'])}",
-        f"every latent query map has rank dh = {printed(head_dim)} < l",
-        "So k̂t holds no more information than zt",
-        "a restriction, not extra flexibility",
-        "with H heads, Hl instead of pl + p",
-    )
-    assert "flexibility in training" not in pdf_text
-    assert "data-processing" not in pdf_text
-
-
-def test_2c_cache_table(ex2: dict, pdf_text: str) -> None:
-    reductions = [2 * p / ell for p, ell in SIZES]
-    assert ex2["c_cache_reductions"] == pytest.approx(reductions)
-    assert_printed(pdf_text, f"({printed(reductions[0])} and {printed(reductions[1])} times fewer")
-    for p, ell in SIZES:
-        assert_printed(pdf_text, *(printed(value) for value in [2 * p, ell, 2 * p / ell, p * ell + p]))
-    # Both score rows count a single head, as the caption says.
-    assert_printed(pdf_text, "a single head: H = 1)")
-    assert pdf_text.count("multiply-adds per score (H = 1)") == 2
