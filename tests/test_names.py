@@ -19,6 +19,7 @@ from pypdf import PdfReader
 from workspace import Workspace, checksum, copy_project, quickfix
 
 from pipeline.config import ROOM
+from pipeline.diagnostics import explain_missing_file
 from pipeline.fonts import COMBINING_ACCENTS, declared, field_latex, ways_to_print
 from pipeline.latex import PDFLATEX
 from pipeline.render import layout_context, render, template_environment
@@ -124,11 +125,20 @@ def test_ascii_and_latin_1_are_escaped_as_before() -> None:
     assert field_latex(long_word, ROOM["name"].line).startswith(rf"\titleword{{{escape_text(long_word)}}}")
 
 
+def test_a_missing_encoding_names_its_debian_package() -> None:
+    said = explain_missing_file("Package fontenc Error: Encoding file `t5enc.def' not found.")
+    assert "sudo apt-get install texlive-lang-other" in said
+
+
 def test_every_character_a_name_may_hold_typesets(tmp_path: Path) -> None:
-    """Every character the encodings declare (and every accent over a letter), in each
-    encoding pipeline/fonts.py may set it in, typesets with the document's preamble
-    without an error or a missing glyph: what fonts.py accepts, the PDF shows."""
-    units = sorted({char for table in declared().values() for char in table} | set(UNICODE_COMMANDS))
+    """Every character the encodings declare, every letter Unicode composes of a letter
+    and accents (up to U+1FFF), and every accent over a letter, in each encoding
+    pipeline/fonts.py may set it in, typesets with the document's preamble without an
+    error or a missing glyph: what fonts.py accepts, the PDF shows."""
+    parts = {chr(code): unicodedata.decomposition(chr(code)) for code in range(0xC0, 0x2000)}
+    composed = {char for char, of in parts.items() if of and not of.startswith("<")}
+    declared_chars = {char for table in declared().values() for char in table}
+    units = sorted(declared_chars | set(UNICODE_COMMANDS) | composed)
     units += [letter + mark for mark in COMBINING_ACCENTS for letter in ("a", "ọ", "ж")]
     tried = [(unit, encoding, latex) for unit in units for encoding, latex in ways_to_print(unit).items()]
     assert len(tried) > 1000
