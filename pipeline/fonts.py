@@ -5,8 +5,9 @@ The document is pdfLaTeX with Latin Modern, and a font encoding holds 256 glyphs
 preamble loads one encoding per script (ENCODINGS): T1 for Latin letters, T5 for
 Vietnamese, T2A for Cyrillic (Computer Modern's, from CM-Super: Latin Modern has none)
 and LGR for Greek (the CB fonts). A character can be shown when one of them declares it
-in its UTF-8 mapping file, LaTeX's <enc>enc.dfu (`\\DeclareUnicodeCharacter{0416}{\\CYRZH}`);
-tests/test_names.py typesets every character declared there to show the fonts have it.
+in its UTF-8 mapping file, LaTeX's <enc>enc.dfu (`\\DeclareUnicodeCharacter{0416}{\\CYRZH}`),
+or when Unicode decomposes it into such a letter and accents LaTeX has (ǚ is ü with a
+caron); tests/test_names.py typesets all of them to show the fonts have them.
 
 A word is set in the first encoding that has all its letters ("Nguyễn" in T5, "Жанна" in
 T2A), else letter by letter. TeX builds some letters from a letter and an accent (Ș, Ā,
