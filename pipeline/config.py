@@ -2,16 +2,19 @@
 
 Every problem is a BuildError at its line of report.toml: a file that is not UTF-8 or
 not TOML, a table or key the file should not have (with the key it was probably meant
-to be), a value missing, empty or of the wrong type.
+to be), a value missing, empty or of the wrong type, a character the PDF cannot show
+(pipeline/fonts.py) or more text than the title block has room for (ROOM).
 """
 
 import difflib
 import re
 import sys
 import tomllib
+import unicodedata
 from dataclasses import dataclass
 
 from pipeline.errors import BuildError, read_text, warning
+from pipeline.fonts import describe, field_latex, letters, unshowable
 from pipeline.paths import PROJECT
 from pipeline.texify import escape_text
 
@@ -23,6 +26,34 @@ SCHEMA = {
     "appendix": ("show",),
 }
 APPENDIX_SHOWS = ("cited", "all")
+
+
+@dataclass(frozen=True)
+class Room:
+    """The room a field has where templates/submission.tex prints it: how many of the
+    widest letters fit on one line, and how many lines it may take (it wraps at its
+    spaces; a word longer than a line may break between two letters)."""
+
+    line: int
+    lines: int = 4
+
+    @property
+    def letters(self) -> int:
+        return self.line * self.lines
+
+
+# The widest letters of the title block's fonts are Ǆ (15.1 pt in the 10.95 pt text,
+# 16.2 pt in \large) and Greek ᾟ (27.6 pt in \LARGE bold). A line of the sheet, the course
+# or the group is the text width, 426.8 pt, less "Tutorial group " for the group; a name
+# has 296.1 pt (three quarters of it, less the space around the two columns), a
+# matriculation number 106.7 pt (the other quarter).
+ROOM = {
+    "sheet": Room(15),
+    "course": Room(26),
+    "tutorial_group": Room(23),
+    "name": Room(19),
+    "matriculation": Room(7),
+}
 
 
 @dataclass(frozen=True)
@@ -39,15 +70,19 @@ class Submission:
     members: tuple[Member, ...]
 
     def as_latex(self) -> dict:
-        """The same details with every string escaped for LaTeX (the template context)."""
+        """The same details as LaTeX that prints them exactly (the template context): each
+        field for its place in the title block, and as text for the PDF's metadata."""
         return {
-            "course": escape_text(self.course),
-            "sheet": escape_text(self.sheet),
-            "tutorial_group": escape_text(self.tutorial_group),
+            **{key: field_latex(getattr(self, key), ROOM[key].line) for key in SCHEMA["submission"]},
             "members": [
-                {"name": escape_text(m.name), "matriculation": escape_text(m.matriculation)}
+                {key: field_latex(getattr(m, key), ROOM[key].line) for key in SCHEMA["members"]}
                 for m in self.members
             ],
+            "metadata": {
+                "title": escape_text(self.sheet),
+                "author": ", ".join(escape_text(m.name) for m in self.members),
+                "subject": escape_text(self.course),
+            },
         }
 
 
@@ -137,7 +172,30 @@ def _text(entry: dict, key: str, line: int | None, *, required: bool) -> str:
         raise _error(f"'{key}' must be text, got {type(value).__name__} {value!r}", line)
     if required and not value.strip():
         raise _error(f"'{key}' is missing or empty", line)
-    return value.strip()
+    return _printable(unicodedata.normalize("NFC", value.strip()), key, line)
+
+
+def _printable(text: str, key: str, line: int | None) -> str:
+    """`text`, if the title block has room for it and the PDF can show every character."""
+    room = ROOM[key]
+    if (length := len(letters(text))) > room.letters:
+        raise _error(
+            f"'{key}' is {length} characters long; the title block has room for {room.letters}",
+            line,
+            [f"{room.lines} lines of {room.line} of the widest letters where it is printed; shorten it"],
+        )
+    if bad := unshowable(text):
+        shown = ", ".join(describe(char) for char in bad[:3])
+        more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+        raise _error(
+            f"the PDF cannot show {shown}{more} in '{key}'",
+            line,
+            [
+                "the title block's fonts have Latin letters with any accents, Greek and Cyrillic:"
+                f" write the {key.replace('_', ' ')} in one of these scripts (transliterated, say)",
+            ],
+        )
+    return text
 
 
 def load_submission() -> Submission:

@@ -86,11 +86,11 @@ def debian_package_for(file: str) -> str | None:
 
 def explain_missing_file(message: str) -> str:
     """What to do about `File 'x' not found`: a package to install, or a figure to make."""
-    missing = re.search(r"File `([^']+)' not found", message)
+    missing = re.search(r"[Ff]ile `([^']+)' not found", message)  # `Encoding file ...' too
     if not missing:
         return ""
     name = missing.group(1)
-    if name.endswith((".sty", ".cls", ".tfm", ".fd")):
+    if name.endswith((".sty", ".cls", ".tfm", ".fd", ".def")):
         package = debian_package_for(name)
         if package:
             return f"{name} comes with the Debian package {package}: sudo apt-get install {package}"

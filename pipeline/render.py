@@ -17,6 +17,7 @@ from figures_src import page
 from pipeline.config import load_settings, load_submission
 from pipeline.diagnostics import template_error
 from pipeline.errors import read_text
+from pipeline.fonts import fontenc_option
 from pipeline.paths import PROJECT
 from pipeline.texify import UNICODE_COMMANDS, format_number
 
@@ -32,10 +33,12 @@ def _finalize(value: object) -> object:
 
 
 def layout_context() -> dict:
-    """What every LaTeX document of the build needs: the page size and the characters
-    beyond Latin-1 it can typeset (declared in the preambles)."""
+    """What every LaTeX document of the build needs: the page size, the font encodings
+    (pipeline/fonts.py) and the characters beyond Latin-1 it can typeset (declared in
+    the preambles)."""
     return {
         "page": {"text_width_cm": page.TEXT_WIDTH_CM, "text_height_cm": page.TEXT_HEIGHT_CM},
+        "font_encodings": fontenc_option(),
         "unicode_commands": [(f"{ord(char):04X}", command) for char, command in UNICODE_COMMANDS.items()],
     }
 
