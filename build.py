@@ -24,6 +24,7 @@ import contextlib
 import fcntl
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -32,7 +33,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from pipeline.errors import BuildError, warning
+from pipeline.errors import BuildError, say, warning
 from pipeline.paths import PROJECT
 from pipeline.stamps import Stamp, forget, read_stamp, snapshot, write_atomically, write_stamp
 
@@ -47,16 +48,6 @@ ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THRE
 FILES_ONLY = {"MPLBACKEND": "pdf"}
 CHANGES_SHOWN = 10  # lines naming the printed values a build changed
 _children: set[subprocess.Popen] = set()  # stopped if the build is interrupted
-
-
-def say(line: str, *, error: bool = False) -> None:
-    """Print one line. If nobody reads any more (`make | head -1`), go on building in
-    silence: a closed pipe must not cost the PDF."""
-    stream = sys.stderr if error else sys.stdout
-    try:
-        print(line, file=stream, flush=True)
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
 
 
 def elapsed(start: float) -> str:
@@ -155,6 +146,8 @@ def run_notebook(notebook: str, reason: str, timeout_minutes: float) -> None:
     before = snapshot(PROJECT, [path, *(PROJECT.root / name for name in (old.inputs if old else {}))])
     say(f"[notebook] {PROJECT.shown(path)}: running ({reason})")
     forget(PROJECT, step)
+    PROJECT.results_of(notebook).unlink(missing_ok=True)  # only this run's results count
+    forget_bytecode([path, *(PROJECT.root / name for name in (old.inputs if old else {}))])
     env = {
         **os.environ,
         **ONE_THREAD,
@@ -185,10 +178,22 @@ def run_notebook(notebook: str, reason: str, timeout_minutes: float) -> None:
         raise (
             BuildError(f"the notebook stopped (exit code {code})", path) if not said else NotebookFailed(said)
         )
+    if not PROJECT.results_of(notebook).exists():  # os._exit(0) in a cell, say
+        raise BuildError("the notebook ended before its last cell, without an error", path)
     record = json.loads(PROJECT.results_of(notebook).read_text(encoding="utf-8"))
     inputs = {name: before.get(name, digest) for name, digest in record["reads"].items()}
     made = [PROJECT.results_of(notebook), *(PROJECT.root / name for name in record["files"])]
     write_stamp(PROJECT, step, Stamp(inputs=inputs, outputs=snapshot(PROJECT, made)))
+
+
+def forget_bytecode(sources: list[Path]) -> None:
+    """Remove the compiled copies of the project's modules a notebook read. Python trusts
+    a module's __pycache__ copy while the source keeps its size and timestamp, which a
+    file unzipped or copied with its date can do while its content changed."""
+    for source in sources:
+        if source.suffix == ".py":
+            for compiled in (source.parent / "__pycache__").glob(f"{source.stem}.*.pyc"):
+                compiled.unlink(missing_ok=True)
 
 
 class NotebookFailed(Exception):
@@ -386,11 +391,16 @@ def main(argv: list[str]) -> int:
     if len(argv) > 1 or not set(argv) <= options:
         say("usage: python build.py [--figures | --clean]", error=True)
         return 2
+    signal.signal(signal.SIGTERM, interrupt)  # `kill`: stop the notebooks too, as Ctrl-C does
     try:
         return run(clean if argv == ["--clean"] else lambda: build(figures_only=argv == ["--figures"]))
     except KeyboardInterrupt:
         say("interrupted; report/submission.pdf (if any) is the last good one", error=True)
         return 130
+
+
+def interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def run(work: Callable[[], None]) -> int:

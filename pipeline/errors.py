@@ -9,6 +9,8 @@ compilation mode and VS Code's problem matchers read: the file relative to the p
 the line, `error:` or `warning:`, the message. Indented lines below it say more.
 """
 
+import os
+import sys
 from pathlib import Path
 
 from pipeline.paths import PROJECT
@@ -54,3 +56,13 @@ def read_text(path: Path) -> str:
             line,
             ["save the file as UTF-8 (every editor can)"],
         ) from None
+
+
+def say(line: str, *, error: bool = False) -> None:
+    """Print one line. If nobody reads any more (`make | head -1`), go on building in
+    silence: a closed pipe must not cost the PDF."""
+    stream = sys.stderr if error else sys.stdout
+    try:
+        print(line, file=stream, flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())

@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from pipeline.diagnostics import (
     undefined_references,
     where_used,
 )
-from pipeline.errors import BuildError
+from pipeline.errors import BuildError, say
 from pipeline.paths import PROJECT
 from pipeline.preamble import FormatError, current_format, ensure_format
 from pipeline.stamps import write_atomically
@@ -154,7 +153,7 @@ def _passes(build_dir: Path, main: str, env: dict, fmt: str) -> subprocess.Compl
         if done.returncode != 0 or after == before:
             return done
         before = after
-    print(f"warning: references still moved after {MAX_PASSES} passes; pages may be off", file=sys.stderr)
+    say(f"warning: references still moved after {MAX_PASSES} passes; pages may be off", error=True)
     return done
 
 
@@ -242,11 +241,9 @@ def compile_document(build_dir: Path, main: str, source_date_epoch: int, *, plai
         raise ambiguous[0]
     marker.unlink()
     if fell_back:
-        print(
-            "[latex] compiled with latexmk: the preamble format could not be made or loaded", file=sys.stderr
-        )
+        say("[latex] compiled with latexmk: the preamble format could not be made or loaded", error=True)
     for warning in overfull_boxes(log, build_dir):
-        print(warning, file=sys.stderr)
+        say(warning, error=True)
     return build_dir / f"{main}.pdf"
 
 

@@ -433,3 +433,15 @@ def test_steps_side_by_side_can_write_the_same_file(tmp_path: Path) -> None:
         list(pool.map(write_many, texts))
     assert target.read_text(encoding="utf-8") in texts
     assert [path.name for path in tmp_path.iterdir()] == ["code-style.tex"]
+
+
+def test_a_notebook_that_exits_quietly_is_an_error(workspace: Workspace) -> None:
+    """`os._exit(0)` in a cell ends the notebook with exit 0 and no results of this run."""
+    add_marker(workspace, "never-shown")
+    notebook = (workspace.root / "figures_src" / "ex2.py").read_text(encoding="utf-8")
+    workspace.write("figures_src/ex2.py", notebook + "\n# %% Gone\nimport os\n\nos._exit(0)\n")
+    done = workspace.make(check=False)
+    assert done.returncode != 0
+    assert "figures_src/ex2.py: error: the notebook ended before its last cell" in done.stderr
+    assert "never-shown" not in text(workspace)
+    assert workspace.make(check=False).returncode != 0
