@@ -143,11 +143,12 @@ def run_notebook(notebook: str, reason: str, timeout_minutes: float) -> None:
     step = f"notebook-{notebook}"
     path = PROJECT.notebooks_dir / f"{notebook}.py"
     old = read_stamp(PROJECT, step)
-    before = snapshot(PROJECT, [path, *(PROJECT.root / name for name in (old.inputs if old else {}))])
+    read_last_time = [path, *(PROJECT.root / name for name in (old.inputs if old else {}))]
+    before = snapshot(PROJECT, read_last_time)
     say(f"[notebook] {PROJECT.shown(path)}: running ({reason})")
     forget(PROJECT, step)
     PROJECT.results_of(notebook).unlink(missing_ok=True)  # only this run's results count
-    forget_bytecode([path, *(PROJECT.root / name for name in (old.inputs if old else {}))])
+    forget_bytecode(read_last_time)
     env = {
         **os.environ,
         **ONE_THREAD,

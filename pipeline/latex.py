@@ -25,7 +25,7 @@ from pipeline.errors import BuildError, say
 from pipeline.paths import PROJECT
 from pipeline.preamble import FormatError, current_format, ensure_format
 from pipeline.stamps import write_atomically
-from pipeline.tex_setup import install_command
+from pipeline.tex_setup import install_command, package_line
 
 
 def _forget_interrupted_compile(build_dir: Path, main: str) -> Path:
@@ -202,14 +202,12 @@ def compile_document(build_dir: Path, main: str, source_date_epoch: int, *, plai
     `plain` skips the preamble format (the route the format must reproduce)."""
     if shutil.which("latexmk") is None or shutil.which("pdflatex") is None:
         install = "sudo " + " ".join(install_command(["latexmk", "texlive-latex-base"]))
-        listed = PROJECT.debian_packages.read_text(encoding="utf-8").splitlines()
-        line = next(
-            (number for number, text in enumerate(listed, start=1) if text.startswith("latexmk")), None
-        )
         raise BuildError(
-            "latexmk or pdflatex is not installed", PROJECT.debian_packages, line,
+            "latexmk or pdflatex is not installed",
+            PROJECT.debian_packages,
+            package_line("latexmk"),
             [f"install TeX Live from Debian: {install}"],
-        )  # fmt: skip
+        )
     build_dir = build_dir.resolve()
     env = latex_environment(build_dir, source_date_epoch)
     marker = _forget_interrupted_compile(build_dir, main)

@@ -18,14 +18,25 @@ import sys
 from pipeline.paths import PROJECT
 
 
-def required_packages() -> dict[str, list[str]]:
-    """Debian package -> files it provides that the build relies on."""
-    packages = {}
-    for line in PROJECT.debian_packages.read_text(encoding="utf-8").splitlines():
+def listed_packages() -> list[tuple[int, str, list[str]]]:
+    """Each line of debian-packages.txt that names a package: its line number, the Debian
+    package and the files it provides that the build relies on."""
+    listed = []
+    for number, line in enumerate(PROJECT.debian_packages.read_text(encoding="utf-8").splitlines(), start=1):
         words = line.split("#", 1)[0].split()
         if words:
-            packages[words[0]] = words[1:]
-    return packages
+            listed.append((number, words[0], words[1:]))
+    return listed
+
+
+def required_packages() -> dict[str, list[str]]:
+    """Debian package -> files it provides that the build relies on."""
+    return {package: files for _, package, files in listed_packages()}
+
+
+def package_line(package: str) -> int | None:
+    """The line of debian-packages.txt that lists `package`, if any."""
+    return next((number for number, listed, _ in listed_packages() if listed == package), None)
 
 
 def is_present(file: str) -> bool:
