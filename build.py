@@ -164,6 +164,7 @@ def run_notebook(notebook: str, reason: str, timeout_minutes: float) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        errors="backslashreplace",  # a cell may write any bytes to its real stdout (os.write)
     ) as process:
         _children.add(process)
         errors: list[str] = []
@@ -233,13 +234,13 @@ def compile_document(
     """report.toml + results + code pages + figures + templates -> report/submission.pdf.
     `inputs` are the hashes of what it reads, taken before reading."""
     from pipeline.latex import compile_document as compile_latex
-    from pipeline.latex import publish_pdf
+    from pipeline.latex import files_read, publish_pdf
     from pipeline.preamble import current_format
     from pipeline.render import document_context, printed_values, render_templates
 
     start = time.perf_counter()
     context = document_context(notebooks)
-    rendered = render_templates(context, PROJECT.build)
+    rendered, templates_read = render_templates(context, PROJECT.build)
     say(f"[render] {len(rendered)} templates -> report/build/ ({reason}, {elapsed(start)})")
     plain = settings["REPORT_FORMAT"] == "off"  # bypass the preamble format
     if not plain and current_format(PROJECT.build) is None:
@@ -247,6 +248,9 @@ def compile_document(
     start = time.perf_counter()
     built = compile_latex(PROJECT.build, "submission", int(settings["SOURCE_DATE_EPOCH"]), plain=plain)
     publish_pdf(built, PROJECT.pdf)
+    # Files first found now (a new \\input, an include): hashed now, as they were read.
+    found = snapshot(PROJECT, [*templates_read, *files_read(PROJECT.build, "submission")])
+    inputs = {**found, **inputs}
     write_stamp(
         PROJECT, "document", Stamp(inputs=inputs, outputs=snapshot(PROJECT, [PROJECT.pdf]), settings=settings)
     )
@@ -303,9 +307,6 @@ def remove_leftovers(notebooks: list[str]) -> None:
 def build(*, figures_only: bool) -> None:
     """Bring every step up to date (with `figures_only`, rerun every notebook and stop
     before LaTeX); raise BuildFailed with every problem found."""
-    for stray in PROJECT.strays():
-        notebooks_are = "notebooks are figures_src/ex<N>.py and exercises templates/ex<N>.tex"
-        say(warning(stray, None, f"ignored: {notebooks_are}"), error=True)
     notebooks = [path.stem for path in PROJECT.notebooks()]
     remove_leftovers(notebooks)
     to_run = {name: "make figures" if figures_only else why_run(f"notebook-{name}") for name in notebooks}
@@ -313,15 +314,42 @@ def build(*, figures_only: bool) -> None:
     to_typeset = [name for name in notebooks if why_run(f"code-{name}", snapshot(PROJECT, code_inputs(name)))]
     if to_run or to_typeset:
         run_notebooks(notebooks, to_run, make_format_beside=not figures_only)
-    if figures_only:
-        return
-    settings = document_settings()
-    inputs = snapshot(PROJECT, document_inputs(notebooks))
-    reason = why_run("document", inputs, settings)
-    if reason:
-        compile_document(notebooks, reason, inputs, settings)
-    elif not (to_run or to_typeset):
-        say("report/submission.pdf is up to date")
+        rerun_notebooks_whose_inputs_changed(notebooks)
+    if not figures_only:
+        settings = document_settings()
+        inputs = snapshot(PROJECT, [*document_inputs(notebooks), *read_by_the_document()])
+        reason = why_run("document", inputs, settings)
+        if reason:
+            compile_document(notebooks, reason, inputs, settings)
+        elif not (to_run or to_typeset):
+            say("report/submission.pdf is up to date")
+    for stray in sorted(set(PROJECT.strays()) - set(read_by_the_document())):
+        notebooks_are = "notebooks are figures_src/ex<N>.py and exercises templates/ex<N>.tex"
+        say(warning(stray, None, f"ignored: {notebooks_are}"), error=True)
+
+
+def read_by_the_document() -> list[Path]:
+    """What the last compile read, as its stamp says: found there, not listed by hand
+    (a template's includes, a file LaTeX inputs)."""
+    last = read_stamp(PROJECT, "document")
+    return [PROJECT.root / name for name in (last.inputs if last else {})]
+
+
+def rerun_notebooks_whose_inputs_changed(notebooks: list[str]) -> None:
+    """Notebooks run side by side, and one may write a file another reads (ex1 saves data
+    that ex2 loads), or a file may be saved while they run: a notebook whose inputs
+    changed while it ran runs again in this same build, until none did. One `make` gives
+    the PDF the sources say; a pair that keeps changing each other's inputs is an error."""
+    rounds_left = len(notebooks)
+    while again := {name: reason for name in notebooks if (reason := why_run(f"notebook-{name}"))}:
+        if rounds_left == 0:
+            name, reason = next(iter(again.items()))
+            raise BuildError(
+                f"{reason} at every run of the notebooks: one of them keeps changing what another reads",
+                PROJECT.notebooks_dir / f"{name}.py",
+            )
+        rounds_left -= 1
+        run_notebooks(notebooks, again, make_format_beside=False)
 
 
 def run_notebooks(notebooks: list[str], to_run: dict[str, str], *, make_format_beside: bool) -> None:
@@ -412,8 +440,8 @@ def run(work: Callable[[], None]) -> int:
             work()
         return 0
     except BuildFailed as failure:
-        for problem in failure.problems:
-            say(describe(problem), error=True)
+        for said in dict.fromkeys(describe(problem) for problem in failure.problems):  # each once
+            say(said, error=True)
     except Exception as problem:
         say(describe(problem), error=True)
     say(BUILD_FAILED, error=True)

@@ -9,6 +9,7 @@ compilation mode and VS Code's problem matchers read: the file relative to the p
 the line, `error:` or `warning:`, the message. Indented lines below it say more.
 """
 
+import codecs
 import os
 import sys
 from pathlib import Path
@@ -44,8 +45,9 @@ def warning(path: Path | str, line: int | None, message: str, details: list[str]
 
 def read_text(path: Path) -> str:
     """A source file's text, which must be UTF-8: otherwise an error at the line of the
-    first byte that is not (a file saved as Latin-1, say)."""
-    raw = path.read_bytes()
+    first byte that is not (a file saved as Latin-1, say). A byte-order mark at the start,
+    which some Windows editors write, is not text and is dropped, as Python itself does."""
+    raw = path.read_bytes().removeprefix(codecs.BOM_UTF8)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:

@@ -42,7 +42,9 @@ def _forget_interrupted_compile(build_dir: Path, main: str) -> Path:
 
 MAX_PASSES = 5
 FORMAT_TROUBLE = re.compile(r"^---!|Fatal format file error|can't find the format file", re.MULTILINE)
-PDFLATEX = ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error"]
+# -recorder: pdfTeX lists every file it reads in <job>.fls (files_read() takes them).
+PDFLATEX = ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error"]
+PDFLATEX += ["-file-line-error", "-recorder"]
 
 
 def run_tex(command: list[str], cwd: Path, env: dict) -> subprocess.CompletedProcess:
@@ -243,6 +245,20 @@ def compile_document(build_dir: Path, main: str, source_date_epoch: int, *, plai
     for warning in overfull_boxes(log, build_dir):
         say(warning, error=True)
     return build_dir / f"{main}.pdf"
+
+
+def files_read(build_dir: Path, main: str) -> list[Path]:
+    """The project's files that the last compile of <main> read (its -recorder list):
+    a file a template `\\input`s, or a picture it includes from outside report/, is an
+    input of the document like the templates. What the build makes (report/) is not."""
+    listing = build_dir / f"{main}.fls"
+    lines = listing.read_text(encoding="utf-8", errors="replace").splitlines() if listing.exists() else []
+    found = {
+        Path(os.path.abspath(build_dir / line[len("INPUT ") :]))
+        for line in lines
+        if line.startswith("INPUT ")
+    }
+    return sorted(p for p in found if p.is_relative_to(PROJECT.root) and not p.is_relative_to(PROJECT.report))
 
 
 def publish_pdf(built: Path, target: Path) -> None:

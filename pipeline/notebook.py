@@ -243,6 +243,7 @@ def run_cells(path: Path, cells: list[Cell], timeout: float) -> tuple[dict, list
     the files it wrote (its figures)."""
     from figures_src import publish  # imported after the audit hook is in place, so it is seen
 
+    publish.NOTEBOOK = path.stem
     shown = PROJECT.shown(path)
     namespace = {"__name__": "__main__", "__file__": str(path)}
     watchdog = Watchdog(shown, timeout)
@@ -358,7 +359,7 @@ def _mark_task_ranges(records: list[dict]) -> list[dict]:
 
 def run_notebook(path: Path, timeout: float) -> dict:
     """Run `path` and write its record to report/results/<name>.json; return the record."""
-    path = path.resolve()
+    path = Path(os.path.abspath(path))  # a symlinked notebook keeps its name (figures_src/exN.py)
     recorder = ReadRecorder()
     recorder.see(path)
     cells = split_cells(read_text(path))

@@ -121,11 +121,25 @@ def _shortened(text: str, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+class RecordingLoader(jinja2.FileSystemLoader):
+    """Jinja2's file loader, noting each file it reads: a template's `include`s are the
+    document's inputs as much as the template is."""
+
+    def __init__(self, templates: Path) -> None:
+        super().__init__(templates, encoding="utf-8-sig")  # a byte-order mark is no text
+        self.read: set[Path] = set()
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple:
+        source, filename, uptodate = super().get_source(environment, template)
+        self.read.add(Path(filename))
+        return source, filename, uptodate
+
+
 def template_environment(templates: Path = PROJECT.templates_dir) -> jinja2.Environment:
     cache = PROJECT.build / ".jinja-cache"
     cache.mkdir(parents=True, exist_ok=True)
     environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates),
+        loader=RecordingLoader(templates),
         # Compiled templates are kept (keyed by their source), so an edit recompiles one.
         bytecode_cache=jinja2.FileSystemBytecodeCache(str(cache)),
         undefined=jinja2.StrictUndefined,
@@ -151,13 +165,17 @@ def render(environment: jinja2.Environment, name: str, context: dict) -> str:
     read_text(Path(environment.loader.searchpath[0]) / name)  # UTF-8, or an error at the bad byte
     try:
         return environment.get_template(name).render(context)
+    except OSError as error:  # the compiled-template cache cannot be written: name its folder
+        folder = str(Path(error.filename).parent) if error.filename else None
+        raise OSError(error.errno, error.strerror, folder) from None
     except Exception as error:
         raise template_error(error) from None
 
 
-def render_templates(context: dict, build_dir: Path) -> list[Path]:
+def render_templates(context: dict, build_dir: Path) -> tuple[list[Path], set[Path]]:
     """Render every template (pipeline/paths.py says which) to build_dir; rewrite a file
-    only when its text changed, and remove rendered files whose template is gone.
+    only when its text changed, and remove rendered files whose template is gone. Return
+    the files rendered and the template files read (what they include, too).
 
     Leaving unchanged files untouched keeps their timestamps, so LaTeX tools that
     watch the files see only real edits.
@@ -173,4 +191,4 @@ def render_templates(context: dict, build_dir: Path) -> list[Path]:
         written.append(target)
     for leftover in set(build_dir.glob("*.tex")) - set(written):
         leftover.unlink()
-    return written
+    return written, environment.loader.read

@@ -36,14 +36,18 @@ def write_atomically(path: Path, data: str | bytes) -> None:
     """Replace `path` in one rename, so no reader and no crash ever sees half a file.
 
     The half-written file's name is unique to the process and thread, because steps that
-    run side by side (the code pages of each notebook) may write the same file."""
+    run side by side (the code pages of each notebook) may write the same file. A write
+    that fails (a full disk) leaves no half-written file, and its error names `path`."""
     partial = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.partial")
     partial.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(data, str):
-        partial.write_text(data, encoding="utf-8")
-    else:
-        partial.write_bytes(data)
-    os.replace(partial, path)
+    try:
+        partial.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(partial, path)
+    except BaseException as problem:
+        partial.unlink(missing_ok=True)
+        if isinstance(problem, OSError) and not problem.filename:  # a failed write names no file
+            raise OSError(problem.errno, problem.strerror, str(path)) from None
+        raise
 
 
 @dataclass

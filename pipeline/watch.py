@@ -10,12 +10,14 @@ soon as this one ends; and since every step is decided by content, nothing is mi
 Between builds a pdfLaTeX waits with the preamble format loaded (pipeline/latex.py's
 WarmTeX), so the next compile skips loading it.
 
-An edit to the build's own code (build.py, pipeline/) restarts the watch: it never
-builds with code older than what is on disk.
+An edit to a module this process has loaded (build.py, pipeline/, and what they import
+from the project, such as figures_src/page.py) restarts the watch: it never builds with
+code older than what is on disk.
 """
 
 import os
 import shutil
+import stat
 import sys
 from pathlib import Path
 
@@ -31,17 +33,43 @@ IDLE_MS = 500  # how often the watcher looks up from waiting (it yields nothing 
 
 
 class Sources(watchfiles.DefaultFilter):
-    """Every file of the project but what the build makes and what is not the project's."""
+    """Every file of the project but what the build makes, what is not the project's, and
+    the file this watch writes to (`make watch > watch.log`: each line it says would be a
+    save, and the watch would build forever)."""
 
     def __init__(self) -> None:
         super().__init__(ignore_dirs=(*self.ignore_dirs, "report", ".venv"))
+        self.own_output = {identity(os.fstat(fd)) for fd in (1, 2) if writes_to_a_file(fd)}
+
+    def __call__(self, change: watchfiles.Change, path: str) -> bool:
+        try:
+            if identity(os.stat(path)) in self.own_output:
+                return False
+        except OSError:
+            pass
+        return super().__call__(change, path)
+
+
+def identity(status: os.stat_result) -> tuple[int, int]:
+    return status.st_dev, status.st_ino
+
+
+def writes_to_a_file(fd: int) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(fd).st_mode)
+    except OSError:  # closed
+        return False
 
 
 def own_code_changed(changes: set[tuple[watchfiles.Change, str]]) -> bool:
-    names = {PROJECT.shown(Path(path)) for _, path in changes}
-    return any(
-        name == "build.py" or (name.startswith("pipeline/") and name.endswith(".py")) for name in names
-    )
+    """Whether a changed file is the source of a module loaded here: Python would go on
+    running the old code, so the watch must start anew to build as `make` would."""
+    loaded = {
+        Path(module.__file__).resolve()
+        for module in list(sys.modules.values())
+        if getattr(module, "__file__", None)
+    }
+    return any(Path(path).resolve() in loaded for _, path in changes)
 
 
 def build_and_warm_up() -> None:

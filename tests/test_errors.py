@@ -6,6 +6,7 @@ name the right file and line, no Python traceback may appear (but a notebook cel
 own), and report/submission.pdf must be what it was.
 """
 
+import codecs
 import re
 from pathlib import Path
 
@@ -131,6 +132,23 @@ def test_a_file_saved_as_latin_1_is_an_error_at_its_first_bad_byte(
     assert "Traceback" not in said
 
 
+@pytest.mark.parametrize("relative", ["templates/ex2.tex", "figures_src/ex2.py", "report.toml"])
+def test_a_byte_order_mark_is_no_text(workspace: Workspace, relative: str) -> None:
+    """Some Windows editors start a UTF-8 file with the bytes EF BB BF: still the same file."""
+    path = workspace.root / relative
+    path.write_bytes(codecs.BOM_UTF8 + path.read_bytes())
+    done = workspace.make()
+    assert "warning" not in done.stderr, done.stderr
+
+
+def test_bytes_a_cell_writes_past_python_reach_the_terminal(workspace: Workspace) -> None:
+    """os.write to the real stdout and stderr, bytes that are no UTF-8 among them."""
+    append_cell(workspace, "import os\nos.write(1, b'out \\xff\\xfe\\n')\nos.write(2, b'err \\xff\\n')")
+    done = workspace.make()
+    assert "out \\xff\\xfe" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+
+
 @pytest.mark.parametrize("epoch", ["", "yesterday", "-5"])
 def test_a_bad_source_date_epoch_is_one_line(workspace: Workspace, epoch: str) -> None:
     said = failing(workspace, SOURCE_DATE_EPOCH=epoch)
@@ -170,6 +188,14 @@ def test_a_figure_larger_than_the_text_area_is_an_error_at_the_line_that_saved_i
     path, at, said = first_error(failing(workspace))
     assert (path, at) == ("figures_src/ex2.py", line + 1)
     assert "figure ex2-tall is 15.0 x 30.0 cm, larger than the text area of 15 x 24 cm" in said
+
+
+def test_a_figure_named_after_another_notebook_is_an_error_where_it_is_saved(workspace: Workspace) -> None:
+    """Two notebooks saving one figure name would overwrite each other at every build."""
+    line = append_cell(workspace, "fig = new_figure()\nsave_figure(fig, 'ex1-gram')")
+    path, at, said = first_error(failing(workspace))
+    assert (path, at) == ("figures_src/ex2.py", line + 1)
+    assert "figure 'ex1-gram' must be named ex2-..." in said
 
 
 def test_a_missing_package_is_an_error_at_its_usepackage_line(workspace: Workspace) -> None:

@@ -110,6 +110,58 @@ def test_a_notebook_saved_while_it_runs_reruns_at_the_next_make(workspace: Works
     assert "after-the-save" in text(workspace)
 
 
+def test_a_notebook_symlinked_from_elsewhere_runs_under_its_own_name(workspace: Workspace) -> None:
+    """figures_src/ex2.py may be a link to a file of another name outside the project
+    (a shared folder, say): it is still ex2, and an edit of the file it points to counts."""
+    add_marker(workspace, "linked")
+    elsewhere = workspace.root.parent / "shared" / "draft.py"
+    elsewhere.parent.mkdir()
+    (workspace.root / "figures_src" / "ex2.py").rename(elsewhere)
+    (workspace.root / "figures_src" / "ex2.py").symlink_to(elsewhere)
+    workspace.make()
+    assert "linked" in text(workspace)
+    assert not (workspace.layout.results / "draft.json").exists()
+    set_marker(workspace, "linked", "edited-through-the-link")
+    workspace.make()
+    assert "edited-through-the-link" in text(workspace)
+
+
+def test_a_file_one_notebook_writes_and_another_reads_needs_one_make(workspace: Workspace) -> None:
+    """ex1 writes figures_src/shared.txt while ex2, running beside it, reads it: ex2 runs
+    again in the same build, so the first `make` already shows what ex1 wrote."""
+    workspace.write("figures_src/shared.txt", "as-committed")
+    writer = '\n# %% Data for ex2\nimport time\n\ntime.sleep(2)\nPath("shared.txt").write_text("{}")\n'
+    ex1 = (workspace.root / "figures_src" / "ex1.py").read_text(encoding="utf-8")
+    workspace.write("figures_src/ex1.py", ex1 + "\nfrom pathlib import Path\n" + writer.format("from-ex1"))
+    add_marker(workspace, "unused")
+    set_marker(workspace, "unused", '" + _Path("shared.txt").read_text() + "')
+    workspace.make()
+    assert "The marker is from-ex1." in text(workspace)
+    workspace.edit("figures_src/ex1.py", writer.format("from-ex1"), writer.format("edited-in-ex1"))
+    workspace.make()
+    assert "The marker is edited-in-ex1." in text(workspace)
+
+
+@pytest.mark.parametrize(
+    ("part", "use"),
+    [
+        ("templates/ex2-draft.tex", "\\BLOCK{include 'ex2-draft.tex'}"),  # Jinja's include
+        ("notes/extra.tex", "\\input{../../notes/extra.tex}"),  # LaTeX's \\input, beside the templates
+    ],
+)
+def test_a_file_a_template_takes_in_is_an_input_of_the_document(
+    workspace: Workspace, part: str, use: str
+) -> None:
+    workspace.write(part, "Text of the part.\n")
+    workspace.edit("templates/ex2.tex", r"\section{", use + "\n\\section{")
+    first = workspace.make()
+    assert "Text of the part." in text(workspace)
+    workspace.write(part, "Edited text of the part.\n")
+    again = workspace.make()
+    assert "Edited text of the part." in text(workspace)
+    assert "ignored" not in first.stderr + again.stderr  # a part is no stray copy
+
+
 def test_a_source_with_an_old_timestamp_is_still_noticed(workspace: Workspace) -> None:
     """As when unzipping a partner's files, or `cp -p`: the date is older than the PDF."""
     add_marker(workspace, "first")
@@ -357,43 +409,91 @@ def test_a_full_disk_is_one_line_and_keeps_the_pdf(workspace: Workspace) -> None
     assert checksum(workspace.pdf) == before
 
 
-def test_a_read_only_folder_is_one_line_and_keeps_the_pdf(workspace: Workspace) -> None:
+FILL_A_SMALL_DISK = """
+from pathlib import Path
+
+from pipeline.stamps import write_atomically
+
+try:
+    write_atomically(Path("small/submission.pdf"), bytes(100_000))
+except OSError as problem:
+    print(problem.filename, problem.strerror)
+"""
+
+
+def test_a_write_that_fills_the_disk_leaves_no_half_file_and_names_its_file(workspace: Workspace) -> None:
+    """The PDF, the stamps and the rendered LaTeX are all published by write_atomically."""
+    workspace.write("fill.py", FILL_A_SMALL_DISK)
+    done = in_private_mounts(
+        workspace,
+        "mkdir small && mount -t tmpfs -o size=16k tmpfs small && .venv/bin/python fill.py && ls -A small",
+    )
+    assert done.stdout.splitlines() == ["small/submission.pdf No space left on device"], done.stderr
+
+
+@pytest.mark.parametrize("folder", ["report", "report/build"])
+def test_a_read_only_folder_is_one_line_and_keeps_the_pdf(workspace: Workspace, folder: str) -> None:
     before = checksum(workspace.pdf)
     workspace.edit("templates/ex2.tex", r"\section{", "Written to a read-only folder.\n\\section{")
     done = in_private_mounts(
         workspace,
-        "mount --bind report report && mount -o remount,ro,bind report && make --no-print-directory",
+        f"mount --bind {folder} {folder} && mount -o remount,ro,bind {folder} && make --no-print-directory",
     )
     assert done.returncode != 0
-    assert "error: read-only file system" in done.stderr
+    assert re.match(rf"{folder}[^:]*: error: read-only file system\n", done.stderr), done.stderr
+    assert done.stderr.count("error:") == 1, done.stderr
     assert "Traceback" not in done.stderr
     assert checksum(workspace.pdf) == before
 
 
+def start_watch(workspace: Workspace) -> subprocess.Popen:
+    """`make watch` in the background, in a process group of its own (for Ctrl-C), what
+    it says going to workspace/watch.out (a pipe nobody reads could fill and stop it)."""
+    with (workspace.root / "watch.out").open("w") as out:
+        return subprocess.Popen(
+            ["make", "--no-print-directory", "watch"], cwd=workspace.root, env=clean_environment(),
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+
+
+def said_by_watch(workspace: Workspace) -> str:
+    return (workspace.root / "watch.out").read_text(encoding="utf-8", errors="replace")
+
+
+def stop_watch(workspace: Workspace, watch: subprocess.Popen) -> None:
+    """Ctrl-C, as a user types it: the whole watch (make, Python, a waiting pdfLaTeX) ends."""
+    os.killpg(watch.pid, signal.SIGINT)
+    try:
+        watch.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(watch.pid, signal.SIGKILL)
+        raise AssertionError(
+            f"Ctrl-C did not stop make watch; it said:\n{said_by_watch(workspace)}"
+        ) from None
+
+
 def test_a_save_during_a_build_of_make_watch_reaches_the_pdf(workspace: Workspace) -> None:
-    watch = start_make(workspace, "watch")
+    watch = start_watch(workspace)
     try:
         wait_for(lambda: list((workspace.layout.build).glob(".warm-*")), seconds=60)  # built once
         workspace.edit("templates/ex2.tex", r"\section{", "First save.\n\\section{")
         compiling = workspace.layout.build / ".submission.compiling"
         wait_for(compiling.exists)
         workspace.edit("templates/ex2.tex", "First save.", "Saved while watch was building.")
-        wait_for(lambda: "Saved while watch was building." in text(workspace), seconds=30)
+        wait_for(lambda: "Saved while watch was building." in text(workspace), seconds=60)
     finally:
-        os.killpg(watch.pid, signal.SIGINT)
-        watch.communicate()
+        stop_watch(workspace, watch)
 
 
 def test_make_watch_makes_the_pdf_make_makes(workspace: Workspace) -> None:
     """The watch builds in its own process, with a pdfLaTeX kept waiting: the same bytes."""
-    watch = start_make(workspace, "watch")
+    watch = start_watch(workspace)
     try:
         wait_for(lambda: list((workspace.layout.build).glob(".warm-*")), seconds=60)
         workspace.edit("templates/ex2.tex", r"\section{", "Built by the watch.\n\\section{")
-        wait_for(lambda: "Built by the watch." in text(workspace), seconds=30)
+        wait_for(lambda: "Built by the watch." in text(workspace), seconds=60)
     finally:
-        os.killpg(watch.pid, signal.SIGINT)
-        watch.communicate()
+        stop_watch(workspace, watch)
     watched = checksum(workspace.pdf)
     assert not list((workspace.layout.build).glob(".warm-*")), "the watch left its pipe behind"
     workspace.make("clean")
@@ -401,22 +501,30 @@ def test_make_watch_makes_the_pdf_make_makes(workspace: Workspace) -> None:
     assert checksum(workspace.pdf) == watched
 
 
-def test_make_watch_restarts_when_the_builds_own_code_changes(workspace: Workspace) -> None:
-    said = workspace.root / "watch.out"
-    with said.open("w") as out:
-        watch = subprocess.Popen(
-            ["make", "--no-print-directory", "watch"], cwd=workspace.root, env=clean_environment(),
-            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+@pytest.mark.parametrize("module", ["pipeline/texify.py", "figures_src/page.py"])
+def test_make_watch_restarts_when_the_builds_own_code_changes(workspace: Workspace, module: str) -> None:
+    """Every module the watch has loaded counts, the project's own page layout included:
+    a watch running old code would make a PDF that `make` does not."""
+    watch = start_watch(workspace)
     try:
         wait_for(lambda: list(workspace.layout.build.glob(".warm-*")), seconds=60)
-        texify = (workspace.root / "pipeline" / "texify.py").read_text(encoding="utf-8")
-        workspace.write("pipeline/texify.py", texify + "\n# An edited comment.\n")
-        wait_for(lambda: said.read_text().count("[watch] waiting for a save") >= 2, seconds=60)
-        assert "the build's own code changed; starting the watch anew" in said.read_text()
+        code = (workspace.root / module).read_text(encoding="utf-8")
+        workspace.write(module, code + "\n# An edited comment.\n")
+        wait_for(lambda: said_by_watch(workspace).count("[watch] waiting for a save") >= 2, seconds=60)
+        assert "the build's own code changed; starting the watch anew" in said_by_watch(workspace)
     finally:
-        os.killpg(watch.pid, signal.SIGINT)
-        watch.wait()
+        stop_watch(workspace, watch)
+
+
+def test_make_watch_writing_its_log_into_the_project_builds_once(workspace: Workspace) -> None:
+    """`make watch > watch.log` in the project: its own lines are not saves to build."""
+    watch = start_watch(workspace)
+    try:
+        wait_for(lambda: "[watch] waiting for a save" in said_by_watch(workspace), seconds=60)
+        time.sleep(3)
+        assert said_by_watch(workspace).count("[watch] waiting for a save") == 1
+    finally:
+        stop_watch(workspace, watch)
 
 
 def test_steps_side_by_side_can_write_the_same_file(tmp_path: Path) -> None:
