@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from pipeline.errors import BuildError, say, warning
-from pipeline.paths import PROJECT
+from pipeline.paths import PROJECT, exercise_number
 from pipeline.stamps import Stamp, forget, read_stamp, snapshot, write_atomically, write_stamp
 
 # Jinja2, Pygments, PyLaTeX and concurrent.futures are imported where they are needed,
@@ -48,6 +48,7 @@ ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THRE
 FILES_ONLY = {"MPLBACKEND": "pdf"}
 CHANGES_SHOWN = 10  # lines naming the printed values a build changed
 _children: set[subprocess.Popen] = set()  # stopped if the build is interrupted
+_stamping_notebooks = threading.Lock()
 
 
 def elapsed(start: float) -> str:
@@ -185,7 +186,28 @@ def run_notebook(notebook: str, reason: str, timeout_minutes: float) -> None:
     record = json.loads(PROJECT.results_of(notebook).read_text(encoding="utf-8"))
     inputs = {name: before.get(name, digest) for name, digest in record["reads"].items()}
     made = [PROJECT.results_of(notebook), *(PROJECT.root / name for name in record["files"])]
-    write_stamp(PROJECT, step, Stamp(inputs=inputs, outputs=snapshot(PROJECT, made)))
+    with _stamping_notebooks:  # of two notebooks finishing together, the second sees the first
+        saved_by_no_other(notebook, record["files"])
+        write_stamp(PROJECT, step, Stamp(inputs=inputs, outputs=snapshot(PROJECT, made)))
+
+
+def saved_by_no_other(notebook: str, files: list[str]) -> None:
+    """Two notebooks saving one figure name would overwrite each other's figure at every
+    build, the PDF showing whichever ran last: an error at the line of the later notebook
+    (in the order of N, whichever finished first) that names the figure."""
+    path = PROJECT.notebooks_dir / f"{notebook}.py"
+    for other in PROJECT.notebooks():
+        stamp = read_stamp(PROJECT, f"notebook-{other.stem}") if other != path else None
+        if shared := sorted(set(files) & set(stamp.outputs if stamp else {})):
+            first, later = sorted([path, other], key=exercise_number)
+            name = Path(shared[0]).stem
+            lines = later.read_text(encoding="utf-8", errors="replace").splitlines()
+            line = next((number for number, text in enumerate(lines, start=1) if name in text), None)
+            raise BuildError(
+                f"{PROJECT.shown(first)} saves {name} too: give each notebook's figures names of its own",
+                later,
+                line,
+            )
 
 
 def forget_bytecode(sources: list[Path]) -> None:

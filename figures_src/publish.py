@@ -68,7 +68,6 @@ TIKZ_DOCUMENT = r"""\documentclass[tikz, border=1pt]{standalone}
 \end{document}
 """
 
-NOTEBOOK: str | None = None  # the notebook the build runs (pipeline/notebook.py sets it)
 RESULTS: dict[str, object] = {}
 SAVED_FIGURES: list[str] = []  # by name, in the order saved
 WRITTEN: list[Path] = []  # every file saved, a figure's TikZ source included
@@ -168,15 +167,6 @@ def fits_the_page(name: str, width_cm: float, height_cm: float) -> None:
         )
 
 
-def named_after_the_notebook(name: str) -> None:
-    """A figure's name starts with its notebook's (`ex2-...`): two notebooks saving one
-    name would overwrite each other's figure at every build, the PDF showing whichever ran last."""
-    if NOTEBOOK and name != NOTEBOOK and not name.startswith(f"{NOTEBOOK}-"):
-        raise PublishError(
-            f"figure {name!r} must be named {NOTEBOOK}-...: each notebook names its figures after itself"
-        )
-
-
 def save_figure(fig: plt.Figure, name: str) -> Path:
     """Write `fig` to report/figures/<name>.pdf at its own size, atomically, and close it
     (but in a notebook's kernel, which shows it under the cell).
@@ -184,7 +174,6 @@ def save_figure(fig: plt.Figure, name: str) -> Path:
     The file is written under a temporary name and renamed, so a failed run never
     leaves half a figure behind. Metadata carries no date, so reruns are byte-identical.
     """
-    named_after_the_notebook(name)
     width, height = fig.get_size_inches() * CM_PER_INCH
     fits_the_page(name, width, height)
     FIGURE_DIR.mkdir(parents=True, exist_ok=True)
@@ -205,7 +194,6 @@ def save_tikz(picture: str, name: str) -> Path:
     The picture is typeset apart from the document, so editing the document's prose
     never re-typesets it; its fonts are the document's (T1, Latin Modern).
     """
-    named_after_the_notebook(name)
     FIGURE_DIR.mkdir(parents=True, exist_ok=True)
     target = FIGURE_DIR / f"{name}.pdf"
     source = FIGURE_DIR / f"{name}.tex"

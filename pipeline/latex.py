@@ -49,8 +49,22 @@ PDFLATEX += ["-file-line-error", "-recorder"]
 
 def run_tex(command: list[str], cwd: Path, env: dict) -> subprocess.CompletedProcess:
     """Run a TeX program with no standard input (it can never wait at a prompt)."""
-    return subprocess.run(
-        command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
+    try:
+        return subprocess.run(
+            command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
+        )
+    except FileNotFoundError:
+        raise tex_missing() from None
+
+
+def tex_missing() -> BuildError:
+    """TeX Live is not installed (or not on PATH): where the project lists it, and how to install it."""
+    install = "sudo " + " ".join(install_command(["latexmk", "texlive-latex-base"]))
+    return BuildError(
+        "latexmk or pdflatex is not installed",
+        PROJECT.debian_packages,
+        package_line("latexmk"),
+        [f"install TeX Live from Debian: {install}"],
     )
 
 
@@ -203,13 +217,7 @@ def compile_document(build_dir: Path, main: str, source_date_epoch: int, *, plai
     """Compile build_dir/<main>.tex to a PDF with every reference resolved; return it.
     `plain` skips the preamble format (the route the format must reproduce)."""
     if shutil.which("latexmk") is None or shutil.which("pdflatex") is None:
-        install = "sudo " + " ".join(install_command(["latexmk", "texlive-latex-base"]))
-        raise BuildError(
-            "latexmk or pdflatex is not installed",
-            PROJECT.debian_packages,
-            package_line("latexmk"),
-            [f"install TeX Live from Debian: {install}"],
-        )
+        raise tex_missing()
     build_dir = build_dir.resolve()
     env = latex_environment(build_dir, source_date_epoch)
     marker = _forget_interrupted_compile(build_dir, main)

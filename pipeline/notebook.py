@@ -116,8 +116,10 @@ class ReadRecorder:
     """Every file of the project this process reads, with its hash when first read.
 
     An audit hook (PEP 578) sees each `open`, from `open()`, `numpy.load`, `os.open` or
-    the import system, before the file is read. A compiled module (`__pycache__/*.pyc`)
-    stands for its source file. Files the build makes (report/) are outputs, not inputs.
+    the import system, before the file is read, and each folder listed (`glob`,
+    `iterdir`, `os.walk`): a file added to a folder a notebook globs is a change. A
+    compiled module (`__pycache__/*.pyc`) stands for its source file. Files the build
+    makes (report/) are outputs, not inputs.
     """
 
     def __init__(self) -> None:
@@ -127,11 +129,18 @@ class ReadRecorder:
         sys.addaudithook(self._hook)
 
     def _hook(self, event: str, args: tuple) -> None:
-        if event != "open" or getattr(self._busy, "on", False):
+        if event not in ("open", "os.scandir", "os.listdir") or getattr(self._busy, "on", False):
             return
-        path, mode, flags = args
-        if not isinstance(path, (str, bytes, os.PathLike)) or _writes(mode, flags):
+        if event == "open":
+            path, mode, flags = args
+            if _writes(mode, flags):
+                return
+        elif _by_the_import_system():  # it lists every folder on sys.path; the notebook did not
             return
+        else:
+            path = args[0] if args[0] is not None else "."
+        if not isinstance(path, (str, bytes, os.PathLike)):
+            return  # an open file descriptor
         self._busy.on = True  # hashing opens the file too
         try:
             self.see(Path(os.fsdecode(path)))
@@ -156,6 +165,13 @@ class ReadRecorder:
         for module in list(sys.modules.values()):
             if getattr(module, "__file__", None):
                 self.see(Path(module.__file__))
+
+
+def _by_the_import_system() -> bool:
+    """Whether the folder listing being audited is the import system's (which lists each
+    folder of sys.path once, to find modules)."""
+    caller = sys._getframe(2)  # past this function and the audit hook
+    return caller.f_code.co_filename.startswith("<frozen importlib")
 
 
 def _writes(mode: str | None, flags: int) -> bool:
@@ -243,7 +259,6 @@ def run_cells(path: Path, cells: list[Cell], timeout: float) -> tuple[dict, list
     the files it wrote (its figures)."""
     from figures_src import publish  # imported after the audit hook is in place, so it is seen
 
-    publish.NOTEBOOK = path.stem
     shown = PROJECT.shown(path)
     namespace = {"__name__": "__main__", "__file__": str(path)}
     watchdog = Watchdog(shown, timeout)

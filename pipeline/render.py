@@ -74,6 +74,16 @@ def cited_tasks() -> set[str]:
     }
 
 
+def tasks_shown_with(cells: list[dict]) -> list[str]:
+    """The task each cell is shown with: its own, and for a markdown cell without one
+    that of the cell after it, which it introduces (as in sphinx-gallery's examples)."""
+    tasks = [cell["task"] for cell in cells]
+    for index in reversed(range(len(cells) - 1)):
+        if cells[index]["kind"] == "markdown" and not tasks[index]:
+            tasks[index] = tasks[index + 1]
+    return tasks
+
+
 def appendix_of(
     record: dict, cited: set[str], *, everything: bool
 ) -> tuple[list[dict], list[tuple[int, dict]]]:
@@ -85,7 +95,7 @@ def appendix_of(
     if everything:
         return cells, list(enumerate(record["modules"], start=1))
     opening = next((index for index, cell in enumerate(cells) if cell["task"]), len(cells))
-    shown = [cell for cell in cells if cell["task"] in cited]
+    shown = [cell for cell, task in zip(cells, tasks_shown_with(cells), strict=True) if task in cited]
     shown = cells[:opening] + shown if shown else []
     used = {module for cell in shown for module in cell["uses"]}
     return shown, [(index, m) for index, m in enumerate(record["modules"], start=1) if m["path"] in used]

@@ -99,15 +99,14 @@ def test_a_template_saved_during_the_compile_reaches_the_next_pdf(workspace: Wor
     assert "Saved during the build." in text(workspace)
 
 
-def test_a_notebook_saved_while_it_runs_reruns_at_the_next_make(workspace: Workspace) -> None:
+def test_a_notebook_saved_while_it_runs_reruns_in_the_same_build(workspace: Workspace) -> None:
     started = add_marker(workspace, "before-the-save", slow=2)
     build = start_make(workspace)
     wait_for(started.exists)
     set_marker(workspace, "before-the-save", "after-the-save")
     assert build.wait() == 0
-    assert "before-the-save" in text(workspace)
-    workspace.make()
     assert "after-the-save" in text(workspace)
+    assert "up to date" in workspace.make().stdout
 
 
 def test_a_notebook_symlinked_from_elsewhere_runs_under_its_own_name(workspace: Workspace) -> None:
@@ -160,6 +159,18 @@ def test_a_file_a_template_takes_in_is_an_input_of_the_document(
     again = workspace.make()
     assert "Edited text of the part." in text(workspace)
     assert "ignored" not in first.stderr + again.stderr  # a part is no stray copy
+
+
+def test_a_file_added_to_a_folder_a_notebook_lists_reruns_it(workspace: Workspace) -> None:
+    workspace.write("figures_src/data/a.txt", "")
+    add_marker(workspace, "unused")
+    listing = '" + ",".join(sorted(p.name for p in _Path("data").glob("*.txt"))) + "'
+    set_marker(workspace, "unused", listing)
+    workspace.make()
+    assert "The marker is a.txt." in text(workspace)
+    workspace.write("figures_src/data/b.txt", "")
+    workspace.make()
+    assert "The marker is a.txt,b.txt." in text(workspace)
 
 
 def test_a_source_with_an_old_timestamp_is_still_noticed(workspace: Workspace) -> None:

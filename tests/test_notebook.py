@@ -17,7 +17,7 @@ from workspace import copy_project, quickfix
 from pipeline.markdown import markdown_source
 from pipeline.notebook import split_cells
 from pipeline.paths import PROJECT
-from pipeline.render import appendix_of, cited_tasks
+from pipeline.render import appendix_of, cited_tasks, tasks_shown_with
 
 NOTEBOOKS = PROJECT.notebooks()
 SHORT_LINE = 70  # longer lines may be wrapped in the PDF
@@ -42,7 +42,8 @@ def test_every_line_of_the_shown_cells_is_in_the_pdf(pdf_text: str) -> None:
     for name, cells in shown_cells().items():
         for cell in cells:
             if cell["kind"] == "markdown":
-                pieces = [re.sub(r"[*`#]", "", word) for word in markdown_source(cell["source"]).split()]
+                words = re.sub(r"\$[^$]*\$", " ", markdown_source(cell["source"])).split()  # math aside
+                pieces = [re.sub(r"[*`#]", "", word) for word in words]
             else:
                 lines = [line for line in cell["source"].splitlines() if line.strip()]
                 pieces = [
@@ -50,6 +51,18 @@ def test_every_line_of_the_shown_cells_is_in_the_pdf(pdf_text: str) -> None:
                 ]
             missing = [piece for piece in pieces if squeezed(piece) not in pdf]
             assert not missing, f"{name}, cell {cell['number']}: not in the PDF: {missing[:5]}"
+
+
+def test_a_markdown_cell_is_shown_with_the_task_cell_it_introduces() -> None:
+    cells = [
+        {"kind": "markdown", "task": ""},
+        {"kind": "code", "task": "1(b)"},
+        {"kind": "markdown", "task": ""},
+        {"kind": "code", "task": "1(b)"},
+        {"kind": "markdown", "task": ""},
+        {"kind": "code", "task": ""},
+    ]
+    assert tasks_shown_with(cells) == ["1(b)", "1(b)", "1(b)", "1(b)", "", ""]
 
 
 def test_markdown_cells_are_prose_not_code(pdf_text: str) -> None:
