@@ -256,7 +256,7 @@ def compile_document(
     """report.toml + results + code pages + figures + templates -> report/submission.pdf.
     `inputs` are the hashes of what it reads, taken before reading."""
     from pipeline.latex import compile_document as compile_latex
-    from pipeline.latex import files_read, publish_pdf
+    from pipeline.latex import files_read, publish_pdf, recorded_inputs
     from pipeline.preamble import current_format
     from pipeline.render import document_context, printed_values, render_templates
 
@@ -277,6 +277,11 @@ def compile_document(
         PROJECT, "document", Stamp(inputs=inputs, outputs=snapshot(PROJECT, [PROJECT.pdf]), settings=settings)
     )
     say(f"[latex] report/submission.pdf ({elapsed(start)})")
+    read = recorded_inputs(PROJECT.build, "submission")
+    for template in PROJECT.templates():  # Ex1.tex, say: rendered, and never in the PDF
+        if template.stem not in ("submission", "preamble") and PROJECT.build / template.name not in read:
+            message = "not in the document, which reads exercises as templates/ex<N>.tex"
+            say(warning(template, None, message), error=True)
     list_changed_values(printed_values(context, notebooks))
 
 

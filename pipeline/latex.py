@@ -255,17 +255,22 @@ def compile_document(build_dir: Path, main: str, source_date_epoch: int, *, plai
     return build_dir / f"{main}.pdf"
 
 
-def files_read(build_dir: Path, main: str) -> list[Path]:
-    """The project's files that the last compile of <main> read (its -recorder list):
-    a file a template `\\input`s, or a picture it includes from outside report/, is an
-    input of the document like the templates. What the build makes (report/) is not."""
+def recorded_inputs(build_dir: Path, main: str) -> set[Path]:
+    """Every file the last compile of <main> read, as pdfTeX's -recorder listed it."""
     listing = build_dir / f"{main}.fls"
     lines = listing.read_text(encoding="utf-8", errors="replace").splitlines() if listing.exists() else []
-    found = {
-        Path(os.path.abspath(build_dir / line[len("INPUT ") :]))
+    return {
+        Path(os.path.abspath(build_dir / line.removeprefix("INPUT ")))
         for line in lines
         if line.startswith("INPUT ")
     }
+
+
+def files_read(build_dir: Path, main: str) -> list[Path]:
+    """The project's files that the last compile of <main> read: a file a template
+    `\\input`s, or a picture it includes from outside report/, is an input of the
+    document like the templates. What the build makes (report/) is not."""
+    found = recorded_inputs(build_dir, main)
     return sorted(p for p in found if p.is_relative_to(PROJECT.root) and not p.is_relative_to(PROJECT.report))
 
 

@@ -29,6 +29,7 @@ import signal
 import sys
 import threading
 import time
+import tokenize
 import traceback
 from dataclasses import asdict, dataclass, field
 from importlib.util import source_from_cache
@@ -43,7 +44,9 @@ TASK_LABEL = re.compile(r"^\d+\([a-z]\)")
 PROGRESS_EVERY = 10.0  # seconds between "still running" lines
 OUTPUT_LINES = 60  # of a cell's output, the PDF shows the first lines, then "... N more lines"
 OUTPUT_WIDTH = 500  # and of each line, the first characters
-ANSI_CODE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")  # colours and cursor moves of a terminal
+# A terminal's control sequences: colours and cursor moves (CSI), and the window title
+# or a link (OSC, ended by BEL or ESC \).
+ANSI_CODE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
 GRACE = 10.0  # seconds a cell past its timeout gets to stop before the process ends
 # Modules every notebook imports for plumbing; the report lists the others' code.
 PLUMBING = {"figures_src/__init__.py", "figures_src/publish.py", "figures_src/page.py"}
@@ -158,13 +161,22 @@ class ReadRecorder:
             return
         self.digests[name] = file_digest(path)
         if path.suffix == ".py" and self.digests[name] is not None:
-            self.texts[name] = path.read_text(encoding="utf-8", errors="replace")
+            self.texts[name] = python_source(path)
 
     def see_imported_modules(self) -> None:
         """Modules imported before the hook was installed (the runner's own)."""
         for module in list(sys.modules.values()):
             if getattr(module, "__file__", None):
                 self.see(Path(module.__file__))
+
+
+def python_source(path: Path) -> str:
+    """A module's text as Python reads it: UTF-8, or what its `# -*- coding: ... -*-` line says."""
+    try:
+        with tokenize.open(path) as source:
+            return source.read()
+    except (SyntaxError, UnicodeDecodeError):  # Python cannot import it either; the cell says so
+        return path.read_text(encoding="utf-8", errors="replace")
 
 
 def _by_the_import_system() -> bool:

@@ -161,7 +161,9 @@ def test_a_bad_source_date_epoch_is_one_line(workspace: Workspace, epoch: str) -
 def test_cell_output_is_shown_as_a_terminal_shows_it(workspace: Workspace) -> None:
     append_cell(
         workspace,
-        "for shown in ['\\x1b[31mcoloured\\x1b[0m', 'nul:\\x00', 'ab\\bc', '10%\\r100%']:\n    print(shown)\n"
+        "title = '\\x1b]0;a window title\\x07'\n"
+        "for shown in [title + '\\x1b[31mcoloured\\x1b[0m', 'nul:\\x00', 'ab\\bc', '10%\\r100%']:\n"
+        "    print(shown)\n"
         "for i in range(5000):\n    print('line', i)",
     )
     workspace.make()
