@@ -381,6 +381,7 @@ def _mark_task_ranges(records: list[dict]) -> list[dict]:
         task = record["task"]
         record["first_of_task"] = bool(task) and task not in tasks[:index]
         record["last_of_task"] = bool(task) and task not in tasks[index + 1 :] and not record["first_of_task"]
+        record["ends_task"] = bool(task) and task not in tasks[index + 1 :]  # its output ends the task's code
     return records
 
 

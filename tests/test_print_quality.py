@@ -167,11 +167,17 @@ def page_texts(pdf: Path) -> list[str]:
 
 def test_code_references_point_at_the_page_of_their_cell(built_pdf: Path, pdf_text: str) -> None:
     pages = page_texts(built_pdf)
-    references = re.findall(r"\(code: cells? ([A-C]\.\d+)(?:–[A-C]\.\d+)?, p\. (\d+)\)", pdf_text)
+    references = re.findall(
+        r"\(code: cells? ([A-C]\.\d+)(?:–([A-C]\.\d+))?, pp?\. (\d+)(?:–(\d+))?\)", pdf_text
+    )
     assert len(references) >= len(TASK_LABELS) - 3
-    for cell, page in references:
-        on_page = re.search(rf"Cell {re.escape(cell)}\b", pages[int(page) - 1])
-        assert on_page, f"cell {cell} is not on p. {page}"
+    assert any(last_page for *_, last_page in references), "no reference spans pages"
+    for first, last, page, last_page in references:
+        on_page = re.search(rf"Cell {re.escape(first)}\b", pages[int(page) - 1])
+        assert on_page, f"cell {first} is not on p. {page}"
+        following = int(last_page or page)  # the page after the range does not continue its last cell
+        if following < len(pages):
+            assert f"Cell {last or first} (continued)" not in pages[following], f"{first}: range ends early"
 
 
 def test_no_heading_is_left_alone_at_the_foot_of_a_page(built_pdf: Path) -> None:
@@ -268,7 +274,7 @@ def test_every_link_lands_where_its_text_says(built_pdf: Path) -> None:
     checked = 0
     for number, text, target in links(built_pdf):
         where = f"the link {text!r} on p. {number + 1} leads to p. {target + 1}"
-        if page := re.search(r"p\. (\d+)", text):
+        if page := re.search(r"pp?\. (\d+)", text):
             assert target + 1 == int(page.group(1)), where
         if figure := re.match(r"Figure (\d+)", text):
             assert f"Figure {figure.group(1)}:" in pages[target], where
