@@ -284,3 +284,9 @@ def test_every_link_lands_where_its_text_says(built_pdf: Path) -> None:
             assert re.search(rf"^\s*{re.escape(text)}\s", pages[target], re.MULTILINE), where
         checked += 1
     assert checked >= 20, f"only {checked} links"
+
+
+def test_figure_links_land_on_the_figure_not_its_caption(built_pdf: Path) -> None:
+    """caption's hypcap places a figure's link target at its top, unless it cannot (then it warns)."""
+    log = (PROJECT.build / "submission.log").read_text(encoding="utf-8", errors="replace")
+    assert "hypcap=true' will be ignored" not in log
