@@ -3,7 +3,8 @@
 # The sinusoidal embeddings E (module `positional_encoding.py`, listed
 # after the cells), their Gram matrix, the scores of random features added
 # to E or concatenated with it, and features and positions in random
-# low-dimensional subspaces. The notebook ends with checks.
+# low-dimensional subspaces. The check cells are left out of the appendix
+# unless report.toml asks for all.
 
 # %% Setup
 import numpy as np
@@ -123,7 +124,7 @@ report({"noise_std": sigma2 * DIM**0.5, "cross_std": (sigma2 * DIM) ** 0.5})
 difference = np.linalg.norm(cross) / np.linalg.norm(both)
 correlation = np.corrcoef(added[off], both[off])[0, 1]
 report({"relative_difference": difference, "correlation": correlation})
-# The diagonal wins by far, even with the 1/sqrt(p) of scaled attention.
+# The diagonal wins by far, even with the same 1/sqrt(p) scaling for both.
 for name, scores in [("added", added), ("concatenated", both)]:
     other = softmax_over_keys(scores)[off].max()
     itself = softmax_over_keys(scores / np.sqrt(DIM)).diagonal().mean()

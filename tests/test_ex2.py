@@ -18,7 +18,6 @@ from pipeline.texify import format_number
 from tests.conftest import as_printed
 
 P, L = 5120, 512  # DeepSeek-V2's hidden size and KV latent size
-KEY_WIDTH = 128 * 128  # V2's keys: 128 heads of 128 entries
 ROUND_OFF = 1e-12
 
 
@@ -70,15 +69,14 @@ def test_quoted_costs(ex2: dict, answers: str, outputs: dict[str, str]) -> None:
     parameter_ratio = (2 * P * L + 2 * P**2) / (3 * P * L)
     macs_ratio = (P * L + 2 * P**2) / (2 * P * L)
     cache_reduction = 2 * P / L
-    assert (ex2["v2_p"], ex2["v2_l"], ex2["v2_key_width"]) == (P, L, KEY_WIDTH)
+    assert (ex2["v2_p"], ex2["v2_l"]) == (P, L)
     assert ex2["a_parameter_ratio"] == pytest.approx(parameter_ratio)
     assert ex2["a_macs_ratio"] == pytest.approx(macs_ratio)
     assert ex2["c_cache_reduction"] == pytest.approx(cache_reduction)
     for phrase in [
         f"{printed(parameter_ratio)} and {printed(macs_ratio)} times as many",
         f"hidden size p = {printed(P)} and latent size l = {printed(L)}",
-        f"own keys have nh dh = {printed(KEY_WIDTH)} entries",
-        f"{printed(cache_reduction)} times fewer for p = {printed(P)}, l = {printed(L)}",
+        f"{printed(cache_reduction)} times fewer than 2p",
     ]:
         assert phrase in answers, phrase
     for phrase in [f"p = {P}, l = {L}", f"ratio {parameter_ratio:.3g}", f"ratio {macs_ratio:.3g}"]:

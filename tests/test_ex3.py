@@ -250,9 +250,11 @@ def test_messages_of_sum_and_product_nodes(ex3: dict) -> None:
 
 
 def test_dense_gating_cost(ex3: dict) -> None:
-    assert ex3["v3_routed_factor"] == ex3["v3_n_routed"] / ex3["v3_top_k"]
-    assert ex3["v3_routed_factor"] == 32
-    assert ex3["v3_ffn_factor"] == pytest.approx(257 / 9)
+    sizes = (ex3["v2_n_shared"], ex3["v2_n_routed"], ex3["v2_top_k"])
+    assert sizes == (2, 160, 6)  # DeepSeek-V2, the model of exercise 2
+    assert ex3["v2_routed_factor"] == pytest.approx(ex3["v2_n_routed"] / ex3["v2_top_k"])
+    assert ex3["v2_routed_factor"] == pytest.approx(160 / 6)
+    assert ex3["v2_ffn_factor"] == pytest.approx(162 / 8)
 
 
 # The toy router of 3(g)-(h), retrained by a second implementation
@@ -441,7 +443,7 @@ def test_schematic_shows_every_path(ex3: dict) -> None:
 
 
 def test_numbers_in_the_answers(pdf_text: str, ex3: dict) -> None:
-    """The sizes of the schematic and of DeepSeek-V3, and the cost of
+    """The sizes of the schematic and of DeepSeek-V2, and the cost of
     dense gating, as formatted for the PDF."""
     start = pdf_text.index("Mixture of experts and backpropagation")
     answers = pdf_text[start : pdf_text.index("Code and output", start)]
@@ -449,27 +451,28 @@ def test_numbers_in_the_answers(pdf_text: str, ex3: dict) -> None:
         "schematic_n_shared",
         "schematic_n_routed",
         "schematic_top_k",
-        "v3_n_shared",
-        "v3_n_routed",
-        "v3_top_k",
-        "v3_routed_factor",
-        "v3_ffn_factor",
+        "v2_n_shared",
+        "v2_n_routed",
+        "v2_top_k",
+        "v2_routed_factor",
+        "v2_ffn_factor",
     ]
     for name in quoted:
         assert as_printed(format_number(ex3[name])) in answers, name
-    factors = [format_number(ex3[f"v3_{k}_factor"]) for k in ("routed", "ffn")]
+    factors = [format_number(ex3[f"v2_{k}_factor"]) for k in ("routed", "ffn")]
     assert "that is {} times the routed-expert compute, or {} times".format(*factors) in answers
+    assert "assuming experts of equal size" in answers
 
 
 def test_cited_cells_print_what_the_answers_quote(cells: list[dict], ex3: dict) -> None:
     """3(f): the cell prints the two factors and holds the three sizes;
-    3(b): the cell prints each message. No unrounded floats anywhere."""
+    3(c)-(d): the cell prints each message. No unrounded floats anywhere."""
     dense = next(c for c in cells if c["task"] == "3(f)")
     for key in ("routed", "ffn"):
-        assert f"{ex3[f'v3_{key}_factor']:.3g} x" in dense["output"]
-    sizes = (ex3["v3_n_shared"], ex3["v3_n_routed"], ex3["v3_top_k"])
+        assert f"{ex3[f'v2_{key}_factor']:.3g} x" in dense["output"]
+    sizes = (ex3["v2_n_shared"], ex3["v2_n_routed"], ex3["v2_top_k"])
     assert "N_S, N_R, K_R = {}, {}, {}".format(*sizes) in dense["source"]
-    messages = next(c for c in cells if c["task"] == "3(b)")["output"]
+    messages = next(c for c in cells if c["task"] == "3(c)")["output"]
     for line in ["c + d: to c: vbar_a * 1", "c*d: to c: vbar_a * d", "c*d: to d: vbar_a * c"]:
         assert line in messages
     everything = "".join(c["output"] for c in cells)
@@ -478,11 +481,11 @@ def test_cited_cells_print_what_the_answers_quote(cells: list[dict], ex3: dict) 
 
 
 def test_the_cited_tasks_are_those_with_quoted_code() -> None:
-    """The answers cite the cells whose formulas (3(b)-(d)) and numbers
+    """The answers cite the cells whose formulas (3(c)-(d)) and numbers
     (3(f)) they quote, and no other: the schematic's generator and the
     checks stay out of the appendix."""
     template = TEMPLATE.read_text(encoding="utf-8")
-    assert set(re.findall(r"\\coderef\{([^}]+)\}", template)) == {"3(b)", "3(f)"}
+    assert set(re.findall(r"\\coderef\{([^}]+)\}", template)) == {"3(c)", "3(f)"}
 
 
 def test_notation(pdf_text: str) -> None:
