@@ -278,7 +278,7 @@ def compile_document(
     )
     say(f"[latex] report/submission.pdf ({elapsed(start)})")
     read = recorded_inputs(PROJECT.build, "submission")
-    for template in PROJECT.templates():  # Ex1.tex, say: rendered, and never in the PDF
+    for template in set(PROJECT.templates()) - templates_read:  # Ex1.tex, say: never in the PDF
         if template.stem not in ("submission", "preamble") and PROJECT.build / template.name not in read:
             message = "not in the document, which reads exercises as templates/ex<N>.tex"
             say(warning(template, None, message), error=True)

@@ -225,6 +225,8 @@ def template_error(error: Exception) -> BuildError:
     """An error while rendering (Jinja's, or a filter's) at the template's path and line,
     with the line itself."""
     detail = error.message if isinstance(error, jinja2.TemplateError) and error.message else error
+    if isinstance(error, jinja2.TemplateNotFound):  # its message names the folder from the machine's root
+        detail = f"{error.name} is not in {PROJECT.shown(PROJECT.templates_dir)}/"
     message = f"{type(error).__name__}: {detail}"
     if isinstance(error, jinja2.TemplateSyntaxError) and error.filename:
         path, line = Path(error.filename), error.lineno

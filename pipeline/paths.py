@@ -24,7 +24,7 @@ NOTEBOOK = re.compile(r"ex([1-9][0-9]*)\.py")
 EXERCISE = re.compile(r"ex([1-9][0-9]*)\.tex")
 TEMPLATE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*\.tex")
 # A name that starts like a notebook or exercise but is not one: a copy, probably.
-LOOKS_LIKE_A_COPY = re.compile(r"ex[0-9].*\.(py|tex)")
+LOOKS_LIKE_A_COPY = re.compile(r"ex[0-9].*\.(py|tex)", re.IGNORECASE)  # Ex4.py too
 
 
 def exercise_number(path: Path) -> int:

@@ -140,9 +140,9 @@ class RecordingLoader(jinja2.FileSystemLoader):
         self.read: set[Path] = set()
 
     def get_source(self, environment: jinja2.Environment, template: str) -> tuple:
-        source, filename, uptodate = super().get_source(environment, template)
-        self.read.add(Path(filename))
-        return source, filename, uptodate
+        # Noted before it is looked up: `include ... ignore missing` of a file made later counts.
+        self.read.add(Path(self.searchpath[0], template))
+        return super().get_source(environment, template)
 
 
 def template_environment(templates: Path = PROJECT.templates_dir) -> jinja2.Environment:
@@ -175,9 +175,13 @@ def render(environment: jinja2.Environment, name: str, context: dict) -> str:
     read_text(Path(environment.loader.searchpath[0]) / name)  # UTF-8, or an error at the bad byte
     try:
         return environment.get_template(name).render(context)
+    except jinja2.TemplateError as error:  # TemplateNotFound is an OSError too: an include's, say
+        raise template_error(error) from None
     except OSError as error:  # the compiled-template cache cannot be written: name its folder
-        folder = str(Path(error.filename).parent) if error.filename else None
-        raise OSError(error.errno, error.strerror, folder) from None
+        cache = environment.bytecode_cache.directory
+        raise OSError(
+            error.errno, error.strerror, str(Path(error.filename).parent) if error.filename else cache
+        ) from None
     except Exception as error:
         raise template_error(error) from None
 

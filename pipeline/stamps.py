@@ -25,15 +25,11 @@ MISSING = None  # the hash of a file that does not exist (creating it is a chang
 
 
 def file_digest(path: Path) -> str | None:
-    """SHA-256 of the file's bytes, or of a folder's listing (the names in it, but those of
-    hidden files and editors' backups), or MISSING."""
+    """SHA-256 of the file's bytes, or of a folder's listing (the names in it, hidden ones
+    too, as os.listdir gives them; compiled-module folders aside), or MISSING."""
     try:
         if path.is_dir():
-            names = sorted(
-                name
-                for name in os.listdir(path)
-                if not name.startswith(".") and name[-1] != "~" and name != "__pycache__"
-            )
+            names = sorted(name for name in os.listdir(path) if name != "__pycache__")
             return "folder " + hashlib.sha256("\n".join(names).encode()).hexdigest()
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except (FileNotFoundError, NotADirectoryError):

@@ -17,6 +17,7 @@ code older than what is on disk.
 
 import os
 import shutil
+import signal
 import stat
 import sys
 from pathlib import Path
@@ -26,6 +27,7 @@ import watchfiles
 import build
 from pipeline.latex import cool_down, warm_up
 from pipeline.paths import PROJECT
+from pipeline.stamps import Stamp, forget, read_stamp, snapshot
 
 # After the first event, wait this long for more (an editor's save is several events).
 SETTLE_MS = 20
@@ -61,19 +63,54 @@ def writes_to_a_file(fd: int) -> bool:
         return False
 
 
+def loaded_modules() -> set[Path]:
+    """The source files of the modules this process has loaded."""
+    return {Path(m.__file__).resolve() for m in list(sys.modules.values()) if getattr(m, "__file__", None)}
+
+
 def own_code_changed(changes: set[tuple[watchfiles.Change, str]]) -> bool:
     """Whether a changed file is the source of a module loaded here: Python would go on
     running the old code, so the watch must start anew to build as `make` would."""
-    loaded = {
-        Path(module.__file__).resolve()
-        for module in list(sys.modules.values())
-        if getattr(module, "__file__", None)
+    return any(Path(path).resolve() in loaded_modules() for _, path in changes)
+
+
+def could_change_the_pdf(path: Path) -> bool:
+    """Whether a changed file is a source (by its place) or something a step read (its
+    stamp says so; a file in a folder a notebook listed counts). Anything else, a log
+    that `make watch | tee watch.log` writes into the project say, starts no build."""
+    name = PROJECT.shown(path)
+    if name in ("build.py", "report.toml") or name.startswith(("templates/", "figures_src/", "pipeline/")):
+        return True
+    read = {
+        n
+        for stamp in PROJECT.stamps.glob("*.json")
+        for n in (read_stamp(PROJECT, stamp.stem) or Stamp()).inputs
     }
-    return any(Path(path).resolve() in loaded for _, path in changes)
+    return name in read or PROJECT.shown(path.parent) in read
+
+
+def python_code() -> dict[str, str | None]:
+    """The hashes of the project's Python files, any of which this process may load."""
+    files = [
+        PROJECT.root / "build.py",
+        *PROJECT.pipeline_dir.glob("*.py"),
+        *PROJECT.notebooks_dir.glob("*.py"),
+    ]
+    return snapshot(PROJECT, files)
 
 
 def build_and_warm_up() -> None:
+    """One build as `make` runs it, then a pdfLaTeX to wait for the next. If a module this
+    process loaded was saved during the build, the PDF was made (and stamped) with code
+    older than what is on disk: its in-process steps are forgotten and the watch starts
+    anew, so the next build makes what `make` would."""
+    code = python_code()
     build.run(lambda: build.build(figures_only=False))
+    saved = {PROJECT.root / name for name, digest in python_code().items() if code.get(name) != digest}
+    if {path.resolve() for path in saved} & loaded_modules():
+        for step in ["document", *(stamp.stem for stamp in PROJECT.stamps.glob("code-*.json"))]:
+            forget(PROJECT, step)
+        start_anew()
     if os.environ.get("REPORT_FORMAT") != "off":
         try:
             warm_up(PROJECT.build, "submission", build.source_date_epoch())
@@ -82,7 +119,14 @@ def build_and_warm_up() -> None:
     build.say("[watch] waiting for a save; Ctrl-C stops")
 
 
+def start_anew() -> None:
+    build.say("[watch] the build's own code changed; starting the watch anew")
+    cool_down()
+    os.execv(sys.executable, [sys.executable, "-m", "pipeline.watch"])
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, build.interrupt)  # `kill`, a closed terminal: stop as Ctrl-C does
     for left in PROJECT.build.glob(".warm-*"):  # by a watch that was killed
         shutil.rmtree(left, ignore_errors=True)
     build.say("[watch] building now and on every save of the project's files")
@@ -93,12 +137,10 @@ def main() -> None:
     try:
         build_and_warm_up()
         for changes in saves:
-            if not changes:
+            if not any(could_change_the_pdf(Path(path)) for _, path in changes):
                 continue
             if own_code_changed(changes):
-                build.say("[watch] the build's own code changed; starting the watch anew")
-                cool_down()
-                os.execv(sys.executable, [sys.executable, "-m", "pipeline.watch"])
+                start_anew()
             build_and_warm_up()
     finally:
         cool_down()

@@ -201,6 +201,13 @@ def test_two_notebooks_saving_one_figure_name_is_an_error_where_it_is_saved(work
     assert first_error(failing(workspace))[:2] == (path, at)  # and at the next make, too
 
 
+def test_an_include_of_a_missing_file_is_an_error_at_its_line(workspace: Workspace) -> None:
+    line = add_template_line(workspace, "\\BLOCK{include 'parts/nosuch.tex'}")
+    path, at, said = first_error(failing(workspace))
+    assert (path, at) == ("templates/ex2.tex", line)
+    assert "TemplateNotFound: parts/nosuch.tex is not in templates/" in said and "Traceback" not in said
+
+
 def test_a_missing_package_is_an_error_at_its_usepackage_line(workspace: Workspace) -> None:
     preamble = (workspace.root / "templates" / "preamble.tex").read_text(encoding="utf-8")
     workspace.write(

@@ -158,7 +158,7 @@ def test_a_file_a_template_takes_in_is_an_input_of_the_document(
     workspace.write(part, "Edited text of the part.\n")
     again = workspace.make()
     assert "Edited text of the part." in text(workspace)
-    assert "ignored" not in first.stderr + again.stderr  # a part is no stray copy
+    assert "warning" not in first.stderr + again.stderr  # a part is no stray copy, and in the document
 
 
 def test_a_file_added_to_a_folder_a_notebook_lists_reruns_it(workspace: Workspace) -> None:
@@ -171,6 +171,20 @@ def test_a_file_added_to_a_folder_a_notebook_lists_reruns_it(workspace: Workspac
     workspace.write("figures_src/data/b.txt", "")
     workspace.make()
     assert "The marker is a.txt,b.txt." in text(workspace)
+    workspace.write("figures_src/data/.c.txt", "")  # glob("*.txt") lists hidden files too
+    workspace.make()
+    assert "The marker is .c.txt,a.txt,b.txt." in text(workspace)
+
+
+def test_an_include_of_a_file_made_later_is_noticed(workspace: Workspace) -> None:
+    """`include ... ignore missing` of a file that does not exist yet: creating it counts."""
+    workspace.edit(
+        "templates/ex2.tex", r"\section{", "\\BLOCK{include 'parts/later.tex' ignore missing}\n\\section{"
+    )
+    workspace.make()
+    workspace.write("templates/parts/later.tex", "Written later.\n")
+    workspace.make()
+    assert "Written later." in text(workspace)
 
 
 def test_a_source_with_an_old_timestamp_is_still_noticed(workspace: Workspace) -> None:
@@ -280,6 +294,7 @@ def test_backups_copies_and_locks_are_not_sources(workspace: Workspace) -> None:
     broken = notebook + "\nraise SystemExit('a copy must never run')\n"
     workspace.write("figures_src/ex2_old.py", broken)
     workspace.write("figures_src/ex2 copy.py", broken)
+    workspace.write("figures_src/Ex2.py", broken)
     workspace.write("templates/ex1.tex~", r"\undefinedmacro")
     workspace.write("templates/ex1-draft.tex", r"\VAR{no.such.value}")
     (workspace.root / "templates" / ".#ex1.tex").symlink_to("user@host.12345:1700000000")
@@ -288,7 +303,9 @@ def test_backups_copies_and_locks_are_not_sources(workspace: Workspace) -> None:
     done = workspace.make()
     assert "[notebook]" not in done.stdout and "up to date" in done.stdout
     warned = sorted(re.findall(r"^(.+): warning: ignored", done.stderr, flags=re.MULTILINE))
-    assert warned == ["figures_src/ex2 copy.py", "figures_src/ex2_old.py", "templates/ex1-draft.tex"]
+    assert warned == [
+        "figures_src/Ex2.py", "figures_src/ex2 copy.py", "figures_src/ex2_old.py", "templates/ex1-draft.tex"
+    ]  # fmt: skip
     assert checksum(workspace.pdf) == before
 
 
@@ -542,6 +559,42 @@ def test_make_watch_writing_its_log_into_the_project_builds_once(workspace: Work
         wait_for(lambda: "[watch] waiting for a save" in said_by_watch(workspace), seconds=60)
         time.sleep(3)
         assert said_by_watch(workspace).count("[watch] waiting for a save") == 1
+    finally:
+        stop_watch(workspace, watch)
+
+
+def test_make_watch_piped_into_a_log_in_the_project_builds_once(workspace: Workspace) -> None:
+    """`make watch | tee watch.log`: the log is written by tee, yet it is no source."""
+    log = workspace.root / "tee.log"
+    watch = subprocess.Popen(
+        ["bash", "-c", "make --no-print-directory watch 2>&1 | tee tee.log"], cwd=workspace.root,
+        env=clean_environment(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: log.exists() and "[watch] waiting for a save" in log.read_text(), seconds=60)
+        time.sleep(3)
+        assert log.read_text().count("[watch] waiting for a save") == 1
+    finally:
+        os.killpg(watch.pid, signal.SIGINT)
+        watch.wait(timeout=30)
+
+
+def test_code_saved_during_a_watch_build_is_not_stamped_as_built(workspace: Workspace) -> None:
+    """A module the watch has loaded, saved while it builds: that build ran the old code, so
+    the watch starts anew and builds the document again with the new."""
+    started = add_marker(workspace, "first", slow=3)
+    watch = start_watch(workspace)
+    try:
+        wait_for(lambda: list(workspace.layout.build.glob(".warm-*")), seconds=90)
+        started.unlink()
+        set_marker(workspace, "first", "second")
+        wait_for(started.exists, seconds=60)  # the notebook runs: the build is under way
+        page = (workspace.root / "figures_src" / "page.py").read_text(encoding="utf-8")
+        workspace.write("figures_src/page.py", page + "\n# Saved during the build.\n")
+        restart = "the build's own code changed; starting the watch anew"
+        wait_for(lambda: said_by_watch(workspace).count("[watch] waiting for a save") >= 2, seconds=90)
+        after = said_by_watch(workspace).split(restart, 1)
+        assert len(after) == 2 and "[latex]" in after[1], said_by_watch(workspace)
     finally:
         stop_watch(workspace, watch)
 
