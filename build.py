@@ -340,7 +340,17 @@ def build(*, figures_only: bool) -> None:
     to_run = {name: reason for name, reason in to_run.items() if reason}
     to_typeset = [name for name in notebooks if why_run(f"code-{name}", snapshot(PROJECT, code_inputs(name)))]
     if to_run or to_typeset:
-        run_notebooks(notebooks, to_run, make_format_beside=not figures_only)
+        try:
+            run_notebooks(notebooks, to_run, make_format_beside=not figures_only)
+        except BuildFailed:
+            failed = {
+                name: "again, after the others"
+                for name in to_run
+                if not read_stamp(PROJECT, f"notebook-{name}")
+            }
+            if not wrote_project_files(set(to_run) - set(failed)):
+                raise
+            run_notebooks(notebooks, failed, make_format_beside=False)  # it may have read too early
         rerun_notebooks_whose_inputs_changed(notebooks)
     if not figures_only:
         settings = document_settings()
@@ -362,6 +372,13 @@ def read_by_the_document() -> list[Path]:
     return [PROJECT.root / name for name in (last.inputs if last else {})]
 
 
+def wrote_project_files(notebooks: set[str]) -> bool:
+    """Whether any of these notebooks wrote a file of the project besides its results and
+    figures: one running beside it may have failed for want of it, and is worth a second run."""
+    stamps = [read_stamp(PROJECT, f"notebook-{name}") for name in notebooks]
+    return any(not name.startswith("report/") for stamp in stamps if stamp for name in stamp.outputs)
+
+
 def rerun_notebooks_whose_inputs_changed(notebooks: list[str]) -> None:
     """Notebooks run side by side, and one may write a file another reads (ex1 saves data
     that ex2 loads), or a file may be saved while they run: a notebook whose inputs
@@ -372,7 +389,7 @@ def rerun_notebooks_whose_inputs_changed(notebooks: list[str]) -> None:
         if rounds_left == 0:
             name, reason = next(iter(again.items()))
             raise BuildError(
-                f"{reason} at every run of the notebooks: one of them keeps changing what another reads",
+                f"{reason} at every run of the notebooks: a notebook keeps changing what it or another one reads",
                 PROJECT.notebooks_dir / f"{name}.py",
             )
         rounds_left -= 1

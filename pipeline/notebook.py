@@ -122,12 +122,13 @@ class ReadRecorder:
     the import system, before the file is read, and each folder listed (`glob`,
     `iterdir`, `os.walk`): a file added to a folder a notebook globs is a change. A
     compiled module (`__pycache__/*.pyc`) stands for its source file. Files the build
-    makes (report/) are outputs, not inputs.
+    makes (report/) are outputs, not inputs; so are the project files a notebook writes.
     """
 
     def __init__(self) -> None:
         self.digests: dict[str, str | None] = {}
         self.texts: dict[str, str] = {}
+        self.written: set[Path] = set()
         self._busy = threading.local()
         sys.addaudithook(self._hook)
 
@@ -137,6 +138,8 @@ class ReadRecorder:
         if event == "open":
             path, mode, flags = args
             if _writes(mode, flags):
+                if isinstance(path, (str, bytes, os.PathLike)):
+                    self.wrote(Path(os.fsdecode(path)))
                 return
         elif _by_the_import_system():  # it lists every folder on sys.path; the notebook did not
             return
@@ -149,6 +152,18 @@ class ReadRecorder:
             self.see(Path(os.fsdecode(path)))
         finally:
             self._busy.on = False
+
+    def wrote(self, path: Path) -> None:
+        """Note `path` as written if it is one of the project's files outside report/: the
+        notebook's output, so that a hand edit or a deletion of it reruns the notebook."""
+        path = Path(os.path.abspath(path))
+        compiled = "__pycache__" in path.parts  # Python's own cache of a module it imported
+        if (
+            path.is_relative_to(PROJECT.root)
+            and not PROJECT.shown(path).startswith(NOT_INPUTS)
+            and not compiled
+        ):
+            self.written.add(path)
 
     def see(self, path: Path) -> None:
         """Note `path` as read (with its hash now) if it is one of the project's files."""
@@ -403,7 +418,7 @@ def run_notebook(path: Path, timeout: float) -> dict:
         "values": values,
         "cells": _mark_task_ranges([cell.as_record() for cell in cells]),
         "modules": [{"path": name, "source": recorder.texts[name]} for name in modules if name != notebook],
-        "files": sorted(PROJECT.shown(p) for p in written),
+        "files": sorted({PROJECT.shown(p) for p in [*written, *recorder.written]}),
         "reads": dict(sorted(recorder.digests.items())),
     }
     write_atomically(PROJECT.results_of(path.stem), json.dumps(record, indent=1, sort_keys=True) + "\n")

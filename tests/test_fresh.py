@@ -127,13 +127,16 @@ def test_a_notebook_symlinked_from_elsewhere_runs_under_its_own_name(workspace: 
 
 def test_a_file_one_notebook_writes_and_another_reads_needs_one_make(workspace: Workspace) -> None:
     """ex1 writes figures_src/shared.txt while ex2, running beside it, reads it: ex2 runs
-    again in the same build, so the first `make` already shows what ex1 wrote."""
-    workspace.write("figures_src/shared.txt", "as-committed")
+    again in the same build, so the first `make` already shows what ex1 wrote, even when ex2
+    first failed for want of the file. The file is ex1's output: a hand edit is undone."""
     writer = '\n# %% Data for ex2\nimport time\n\ntime.sleep(2)\nPath("shared.txt").write_text("{}")\n'
     ex1 = (workspace.root / "figures_src" / "ex1.py").read_text(encoding="utf-8")
     workspace.write("figures_src/ex1.py", ex1 + "\nfrom pathlib import Path\n" + writer.format("from-ex1"))
     add_marker(workspace, "unused")
     set_marker(workspace, "unused", '" + _Path("shared.txt").read_text() + "')
+    workspace.make()
+    assert "The marker is from-ex1." in text(workspace)
+    workspace.write("figures_src/shared.txt", "edited-by-hand")
     workspace.make()
     assert "The marker is from-ex1." in text(workspace)
     workspace.edit("figures_src/ex1.py", writer.format("from-ex1"), writer.format("edited-in-ex1"))
