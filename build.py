@@ -389,7 +389,7 @@ def rerun_notebooks_whose_inputs_changed(notebooks: list[str]) -> None:
         if rounds_left == 0:
             name, reason = next(iter(again.items()))
             raise BuildError(
-                f"{reason} at every run of the notebooks: a notebook keeps changing what it or another one reads",
+                f"{reason} at every run: a notebook keeps changing what it or another one reads",
                 PROJECT.notebooks_dir / f"{name}.py",
             )
         rounds_left -= 1
