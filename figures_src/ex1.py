@@ -44,7 +44,7 @@ E = pe.positional_encoding(N_TOKENS, DIM)
 gram = E.T @ E
 fig = new_figure(width=0.9, aspect=0.33)
 ax_matrix, ax_offset = fig.subplots(1, 2)
-image = ax_matrix.imshow(gram, interpolation="nearest")
+image = ax_matrix.imshow(gram, interpolation="nearest", vmin=0)  # from 0: the corners are not 0
 # Mathtext spaces \top like an operator; \! closes the gap in E^T E.
 ax_matrix.set(xlabel="position $j$", ylabel="position $i$")
 ax_matrix.set_title(r"$E^{\!\top}\!E$")
