@@ -262,7 +262,7 @@ def compile_document(
 
     start = time.perf_counter()
     context = document_context(notebooks)
-    rendered, templates_read = render_templates(context, PROJECT.build)
+    rendered, templates_read, included = render_templates(context, PROJECT.build)
     say(f"[render] {len(rendered)} templates -> report/build/ ({reason}, {elapsed(start)})")
     plain = settings["REPORT_FORMAT"] == "off"  # bypass the preamble format
     if not plain and current_format(PROJECT.build) is None:
@@ -278,7 +278,7 @@ def compile_document(
     )
     say(f"[latex] report/submission.pdf ({elapsed(start)})")
     read = recorded_inputs(PROJECT.build, "submission")
-    for template in set(PROJECT.templates()) - templates_read:  # Ex1.tex, say: never in the PDF
+    for template in set(PROJECT.templates()) - included:  # exercise4.tex, say: never in the PDF
         if template.stem not in ("submission", "preamble") and PROJECT.build / template.name not in read:
             message = "not in the document, which reads exercises as templates/ex<N>.tex"
             say(warning(template, None, message), error=True)

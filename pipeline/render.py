@@ -137,11 +137,11 @@ class RecordingLoader(jinja2.FileSystemLoader):
 
     def __init__(self, templates: Path) -> None:
         super().__init__(templates, encoding="utf-8-sig")  # a byte-order mark is no text
-        self.read: set[Path] = set()
+        self.loads: list[Path] = []
 
     def get_source(self, environment: jinja2.Environment, template: str) -> tuple:
         # Noted before it is looked up: `include ... ignore missing` of a file made later counts.
-        self.read.add(Path(self.searchpath[0], template))
+        self.loads.append(Path(self.searchpath[0], template))
         return super().get_source(environment, template)
 
 
@@ -186,23 +186,26 @@ def render(environment: jinja2.Environment, name: str, context: dict) -> str:
         raise template_error(error) from None
 
 
-def render_templates(context: dict, build_dir: Path) -> tuple[list[Path], set[Path]]:
+def render_templates(context: dict, build_dir: Path) -> tuple[list[Path], set[Path], set[Path]]:
     """Render every template (pipeline/paths.py says which) to build_dir; rewrite a file
     only when its text changed, and remove rendered files whose template is gone. Return
-    the files rendered and the template files read (what they include, too).
+    the files rendered, the template files read, and those a template included.
 
     Leaving unchanged files untouched keeps their timestamps, so LaTeX tools that
     watch the files see only real edits.
     """
     environment = template_environment()
     build_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+    written, included = [], set()
     for template_path in PROJECT.templates():
+        environment.cache.clear()  # each include is looked up, and noted, in this render
+        start = len(environment.loader.loads)
         text = render(environment, template_path.name, context)
+        included |= set(environment.loader.loads[start:]) - {template_path}
         target = build_dir / template_path.name
         if not target.exists() or target.read_text(encoding="utf-8") != text:
             target.write_text(text, encoding="utf-8")
         written.append(target)
     for leftover in set(build_dir.glob("*.tex")) - set(written):
         leftover.unlink()
-    return written, environment.loader.read
+    return written, set(environment.loader.loads), included

@@ -285,10 +285,10 @@ def test_a_renamed_notebook_stops_at_the_template_line_using_its_values(workspac
 
 
 def test_a_template_the_document_never_reads_is_named(workspace: Workspace) -> None:
-    """`Ex4.tex` is rendered like every template, but only ex<N>.tex are exercises."""
-    workspace.write("templates/Ex4.tex", "\\section{Exercise 4}\n")
+    """`exercise4.tex` is rendered like every template, but only ex<N>.tex are exercises."""
+    workspace.write("templates/exercise4.tex", "\\section{Exercise 4}\n")
     done = workspace.make()
-    assert "templates/Ex4.tex: warning: not in the document" in done.stderr
+    assert "templates/exercise4.tex: warning: not in the document" in done.stderr
     assert "templates/ex1.tex" not in done.stderr
 
 
