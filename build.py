@@ -270,14 +270,14 @@ def compile_document(
     start = time.perf_counter()
     built = compile_latex(PROJECT.build, "submission", int(settings["SOURCE_DATE_EPOCH"]), plain=plain)
     publish_pdf(built, PROJECT.pdf)
+    read = recorded_inputs(PROJECT.build, "submission")
     # Files first found now (a new \\input, an include): hashed now, as they were read.
-    found = snapshot(PROJECT, [*templates_read, *files_read(PROJECT.build, "submission")])
+    found = snapshot(PROJECT, [*templates_read, *files_read(read)])
     inputs = {**found, **inputs}
     write_stamp(
         PROJECT, "document", Stamp(inputs=inputs, outputs=snapshot(PROJECT, [PROJECT.pdf]), settings=settings)
     )
     say(f"[latex] report/submission.pdf ({elapsed(start)})")
-    read = recorded_inputs(PROJECT.build, "submission")
     for template in set(PROJECT.templates()) - included:  # exercise4.tex, say: never in the PDF
         if template.stem not in ("submission", "preamble") and PROJECT.build / template.name not in read:
             message = "not in the document, which reads exercises as templates/ex<N>.tex"

@@ -42,7 +42,7 @@ def _forget_interrupted_compile(build_dir: Path, main: str) -> Path:
 
 MAX_PASSES = 5
 FORMAT_TROUBLE = re.compile(r"^---!|Fatal format file error|can't find the format file", re.MULTILINE)
-# -recorder: pdfTeX lists every file it reads in <job>.fls (files_read() takes them).
+# -recorder: pdfTeX lists every file it reads in <job>.fls (recorded_inputs() reads them).
 PDFLATEX = ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error"]
 PDFLATEX += ["-file-line-error", "-recorder"]
 
@@ -266,12 +266,13 @@ def recorded_inputs(build_dir: Path, main: str) -> set[Path]:
     }
 
 
-def files_read(build_dir: Path, main: str) -> list[Path]:
-    """The project's files that the last compile of <main> read: a file a template
+def files_read(recorded: set[Path]) -> list[Path]:
+    """The project's files among those a compile read (recorded_inputs): a file a template
     `\\input`s, or a picture it includes from outside report/, is an input of the
     document like the templates. What the build makes (report/) is not."""
-    found = recorded_inputs(build_dir, main)
-    return sorted(p for p in found if p.is_relative_to(PROJECT.root) and not p.is_relative_to(PROJECT.report))
+    return sorted(
+        p for p in recorded if p.is_relative_to(PROJECT.root) and not p.is_relative_to(PROJECT.report)
+    )
 
 
 def publish_pdf(built: Path, target: Path) -> None:

@@ -71,22 +71,24 @@ def loaded_modules() -> set[Path]:
 def own_code_changed(changes: set[tuple[watchfiles.Change, str]]) -> bool:
     """Whether a changed file is the source of a module loaded here: Python would go on
     running the old code, so the watch must start anew to build as `make` would."""
-    return any(Path(path).resolve() in loaded_modules() for _, path in changes)
+    loaded = loaded_modules()
+    return any(Path(path).resolve() in loaded for _, path in changes)
 
 
-def could_change_the_pdf(path: Path) -> bool:
+def could_change_the_pdf(changes: set[tuple[watchfiles.Change, str]]) -> bool:
     """Whether a changed file is a source (by its place) or something a step read (its
     stamp says so; a file in a folder a notebook listed counts). Anything else, a log
     that `make watch | tee watch.log` writes into the project say, starts no build."""
-    name = PROJECT.shown(path)
-    if name in ("build.py", "report.toml") or name.startswith(("templates/", "figures_src/", "pipeline/")):
+    names = {PROJECT.shown(Path(path)) for _, path in changes}
+    sources = ("templates/", "figures_src/", "pipeline/")
+    if any(name in ("build.py", "report.toml") or name.startswith(sources) for name in names):
         return True
     read = {
         n
         for stamp in PROJECT.stamps.glob("*.json")
         for n in (read_stamp(PROJECT, stamp.stem) or Stamp()).inputs
     }
-    return name in read or PROJECT.shown(path.parent) in read
+    return any(name in read or Path(name).parent.as_posix() in read for name in names)
 
 
 def python_code() -> dict[str, str | None]:
@@ -137,7 +139,7 @@ def main() -> None:
     try:
         build_and_warm_up()
         for changes in saves:
-            if not any(could_change_the_pdf(Path(path)) for _, path in changes):
+            if not could_change_the_pdf(changes):
                 continue
             if own_code_changed(changes):
                 start_anew()
