@@ -25,7 +25,7 @@ figures: setup
 	@$(PY) build.py --figures
 
 test: setup
-	@$(PY) -m pytest -q tests
+	@$(PY) -m pytest -q -n auto --durations=5 tests
 
 bench: setup
 	@$(PY) benchmarks/build_speed.py

@@ -67,7 +67,6 @@ def code_inputs(notebook: str) -> list[Path]:
     return [
         PROJECT.results_of(notebook),
         PROJECT.standalone_dir / "code-pages.tex",
-        PROJECT.notebooks_dir / "page.py",
         *tool_sources(),
     ]
 
@@ -86,7 +85,6 @@ def document_inputs(notebooks: list[str]) -> list[Path]:
     return [
         PROJECT.config,
         *PROJECT.templates(),
-        PROJECT.notebooks_dir / "page.py",
         *tool_sources(),
         *generated,
         *figures,

@@ -11,7 +11,7 @@ import numpy as np
 import sympy
 
 import figures_src.positional_encoding as pe
-from figures_src.publish import new_figure, publish, save_figure
+from pipeline.publish import new_figure, publish, save_figure
 
 N_TOKENS, DIM, SEED = 64, 256, 1  # n and p as on the sheet; the seed
 rng = np.random.default_rng(SEED)

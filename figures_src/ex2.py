@@ -8,7 +8,7 @@
 # %% Setup
 import numpy as np
 
-from figures_src.publish import publish
+from pipeline.publish import publish
 
 # DeepSeek-V2: hidden size p, KV latent size l.
 P, ELL = 5120, 512
@@ -103,7 +103,7 @@ publish("b_discarded", discarded)
 publish("b_difference", difference_b)
 
 # %% Check of 2(b), drawn: the PCA error on the discarded eigenvalues
-from figures_src.publish import new_figure, save_figure
+from pipeline.publish import new_figure, save_figure
 
 fig = new_figure(width=0.6, aspect=0.5)
 ax = fig.add_subplot()

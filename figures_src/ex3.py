@@ -8,7 +8,7 @@
 import numpy as np
 import sympy
 
-from figures_src.publish import publish, publish_formula
+from pipeline.publish import publish, publish_formula
 
 # %% 3(a) Layout of the schematic, in cm at the printed size
 # The picture is included at scale 1, so a 9 pt label here is 9 pt on
@@ -200,8 +200,8 @@ def moe_schematic(
 
 
 # %% 3(a) Drawing it for N_s = 2, N_r = 4, K_r = 2
-from figures_src.page import TEXT_WIDTH_CM
-from figures_src.publish import save_tikz
+from pipeline.page import TEXT_WIDTH_CM
+from pipeline.publish import save_tikz
 
 schematic, schematic_width = moe_schematic(**SCHEMATIC_SIZES)
 assert schematic_width <= TEXT_WIDTH_CM, f"{schematic_width:.1f} cm wide"

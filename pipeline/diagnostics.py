@@ -7,6 +7,7 @@ against the template's lines, with each `\\VAR{...}` standing for any text.
 """
 
 import re
+import shutil
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,8 @@ from pipeline.paths import PROJECT
 from pipeline.tex_setup import required_packages
 
 OVERFULL_LIMIT_PT = 1.0
+# pdfTeX's fwrite() failing without a reason, with less free space than this: a full disk.
+FULL_BELOW = 1 << 20
 NEARBY = 40  # rendered lines to look back for one a template line produced
 
 # TeX's terse messages, and what they usually mean in a template.
@@ -133,6 +136,10 @@ def latex_error_report(log: str, build_dir: Path) -> BuildError:
     for index, line in enumerate(lines):
         if failed := re.match(r"^!pdfTeX error: .*\((.+)\)$", line):  # the system refused a write
             return BuildError(f"pdfTeX could not write the PDF: {failed.group(1).lower()}", build_dir)
+        if line.startswith("!pdfTeX error: ") and line.endswith("fwrite() failed"):  # it gave no reason
+            full = shutil.disk_usage(build_dir).free < FULL_BELOW
+            reason = "no space left on device" if full else "the system refused a write"
+            return BuildError(f"pdfTeX could not write the PDF: {reason}", build_dir)
         located = re.match(r"^(?:\./)?(\S+?\.tex):(\d+): (.*)$", line)
         if located or line.startswith("! "):
             message = located.group(3) if located else line[2:]

@@ -49,7 +49,7 @@ OUTPUT_WIDTH = 500  # and of each line, the first characters
 ANSI_CODE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
 GRACE = 10.0  # seconds a cell past its timeout gets to stop before the process ends
 # Modules every notebook imports for plumbing; the report lists the others' code.
-PLUMBING = {"figures_src/__init__.py", "figures_src/publish.py", "figures_src/page.py"}
+PLUMBING = {"figures_src/__init__.py"}
 # Where a run's reads do not count as inputs: what the build makes, and what is not the project's.
 NOT_INPUTS = ("report/", ".venv/", ".git/")
 
@@ -284,7 +284,7 @@ def _cell_line(trace: traceback.StackSummary, path: Path, cell: Cell) -> int:
 def run_cells(path: Path, cells: list[Cell], timeout: float) -> tuple[dict, list[Path]]:
     """Execute the cells in one namespace; return the values the notebook published and
     the files it wrote (its figures)."""
-    from figures_src import publish  # imported after the audit hook is in place, so it is seen
+    from pipeline import publish  # imported after the audit hook is in place, so it is seen
 
     shown = PROJECT.shown(path)
     namespace = {"__name__": "__main__", "__file__": str(path)}

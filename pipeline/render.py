@@ -13,7 +13,7 @@ from pathlib import Path
 
 import jinja2
 
-from figures_src import page
+from pipeline import page
 from pipeline.config import load_settings, load_submission
 from pipeline.diagnostics import template_error
 from pipeline.errors import read_text

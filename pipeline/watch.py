@@ -11,7 +11,7 @@ Between builds a pdfLaTeX waits with the preamble format loaded (pipeline/latex.
 WarmTeX), so the next compile skips loading it.
 
 An edit to a module this process has loaded (build.py, pipeline/, and what they import
-from the project, such as figures_src/page.py) restarts the watch: it never builds with
+from the project) restarts the watch: it never builds with
 code older than what is on disk.
 """
 

@@ -1,22 +1,60 @@
-"""Shared fixtures: the real PDF, built once by `make`, and ways to read it back."""
+"""Shared fixtures: the engine's own small sheet, built once, and this sheet's real PDF.
 
+tests/engine/ runs on `engine`, a copy of the engine with the sheet of
+tests/engine/fixture/ (built once per test session, whatever the number of workers);
+tests/sheet/ reads `built_pdf`, this checkout's report/submission.pdf.
+"""
+
+import fcntl
 import json
+import os
 import re
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from workspace import Workspace, copy_project, engine_project
 
 from pipeline.paths import PROJECT
 
 
 @pytest.fixture(scope="session")
 def built_pdf() -> Path:
-    """report/submission.pdf, brought up to date by the real `make`."""
+    """report/submission.pdf, brought up to date by the real `make` (a `make` run by
+    another test worker at the same time waits for it: the build holds report/.lock)."""
     subprocess.run(
         ["make", "--no-print-directory", "-C", str(PROJECT.root)], check=True, stdin=subprocess.DEVNULL
     )
     return PROJECT.pdf
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    """The engine with the fixture's sheet, built by the real `make`. Test workers share
+    one (the first to get here builds it, the others wait for it); tests copy it before
+    they change anything (`workspace`)."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the session's folder, above each worker's own
+    with open(shared / "engine.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        project = Workspace(shared / "engine")
+        if not (project.root / "report" / "submission.pdf").exists():
+            engine_project(project.root).make()
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    yield project
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, engine: Workspace) -> Workspace:
+    """A copy of the built engine project that a test may edit or break."""
+    return copy_project(tmp_path / "project", engine.root)
+
+
+@pytest.fixture(scope="session")
+def engine_text(engine: Workspace) -> str:
+    return pdf_to_text(engine.pdf)
 
 
 def pdf_to_text(pdf: Path, *, raw: bool = False) -> str:

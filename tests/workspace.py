@@ -1,7 +1,11 @@
-"""A throw-away copy of the project, for tests that edit sources or break the build.
+"""Throw-away copies of the project, for tests that edit sources or break the build.
 
-The copy shares the real .venv (a symlink) and starts from the real build's state
-(report/ with its stamps), so an edit there reruns only the steps that read the file.
+`engine_project` is the engine (build.py, pipeline/, the document's templates, the
+Makefile) with the engine tests' own small sheet (tests/engine/fixture/) in place of this
+sheet's answers: the engine's tests run on it, so they pass whatever this sheet holds.
+`copy_project` copies a project with its build state (report/ with its stamps), so an
+edit there reruns only the steps that read the file. Every copy shares the real .venv
+(a symlink).
 """
 
 import hashlib
@@ -13,10 +17,14 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from pipeline.new_sheet import is_content
 from pipeline.paths import PROJECT, Layout
 
 # .warm-*: the named pipe of a pdfLaTeX waiting for `make watch`, if one runs.
-SKIPPED = shutil.ignore_patterns(".venv", ".git", "__pycache__", ".pytest_cache", ".ruff_cache", ".warm-*")
+SKIPPED = shutil.ignore_patterns(
+    ".venv", ".git", "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", ".warm-*"
+)
+FIXTURE = PROJECT.root / "tests" / "engine" / "fixture"
 
 
 @dataclass
@@ -74,8 +82,30 @@ def clean_environment() -> dict[str, str]:
     return {**{k: v for k, v in os.environ.items() if k not in inherited}, "SOURCE_DATE_EPOCH": "1700000000"}
 
 
-def copy_project(destination: Path) -> Workspace:
-    shutil.copytree(PROJECT.root, destination, ignore=SKIPPED, symlinks=True)
+def copy_project(destination: Path, source: Path = PROJECT.root) -> Workspace:
+    """A copy of the project at `source`, its build state included."""
+    shutil.copytree(source, destination, ignore=SKIPPED, symlinks=True)
+    (destination / ".venv").symlink_to(PROJECT.root / ".venv")
+    return Workspace(destination)
+
+
+def engine_project(destination: Path) -> Workspace:
+    """The engine of this checkout with the fixture's sheet as its content, not yet built."""
+    engine_only(destination)
+    shutil.copytree(FIXTURE, destination, dirs_exist_ok=True)
+    return Workspace(destination)
+
+
+def engine_only(destination: Path) -> Workspace:
+    """The engine of this checkout without any sheet's content (pipeline/new_sheet.py
+    says what that is), not yet built."""
+
+    def not_copied(folder: str, names: list[str]) -> set[str]:
+        here = Path(folder).relative_to(PROJECT.root)
+        made = {"report"} if here == Path() else set()
+        return set(SKIPPED(folder, names)) | made | {n for n in names if is_content(here / n)}
+
+    shutil.copytree(PROJECT.root, destination, ignore=not_copied, symlinks=True)
     (destination / ".venv").symlink_to(PROJECT.root / ".venv")
     return Workspace(destination)
 

@@ -45,10 +45,10 @@ def line_of(config: str, name: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def many_scripts(tmp_path_factory: pytest.TempPathFactory, built_pdf: Path) -> tuple[Workspace, str]:
+def many_scripts(tmp_path_factory: pytest.TempPathFactory, engine: Workspace) -> tuple[Workspace, str]:
     """A copy built with NAMES (the Vietnamese one typed decomposed, as some keyboards
     write it); with what the build said."""
-    workspace = copy_project(tmp_path_factory.mktemp("names") / "project")
+    workspace = copy_project(tmp_path_factory.mktemp("names") / "project", engine.root)
     typed = [unicodedata.normalize("NFD", NAMES[0]), *NAMES[1:]]
     workspace.write("report.toml", toml_with(*typed))
     done = workspace.make()
@@ -68,13 +68,21 @@ def test_names_in_other_scripts_are_in_embedded_type_1_fonts_and_fit(
     many_scripts: tuple[Workspace, str],
 ) -> None:
     workspace, said = many_scripts
-    fonts = subprocess.run(
-        ["pdffonts", "-l", "1", str(workspace.pdf)], capture_output=True, text=True, check=True
-    ).stdout.splitlines()[2:]
+
+    def fonts_of(pdf: Path, *pages: str) -> list[str]:
+        listed = subprocess.run(["pdffonts", *pages, str(pdf)], capture_output=True, text=True, check=True)
+        return listed.stdout.splitlines()[2:]
+
+    def name(font: str) -> str:
+        return font.split()[0].split("+")[-1]
+
+    figures = workspace.layout.figures.glob("*.pdf")
+    in_figures = {name(font) for figure in figures for font in fonts_of(figure)}
+    fonts = [font for font in fonts_of(workspace.pdf, "-l", "1") if name(font) not in in_figures]
     assert fonts
     for font in fonts:
         assert re.search(r" Type 1 .* yes +yes +yes ", font), font  # embedded, subset, with Unicode
-    assert {"grmn1000", "SFRM1095"} <= {font.split()[0].split("+")[-1] for font in fonts}
+    assert {"grmn1000", "SFRM1095"} <= {name(font) for font in fonts}
     assert "sticks out" not in said
 
 
@@ -86,29 +94,28 @@ def test_names_in_other_scripts_are_in_embedded_type_1_fonts_and_fit(
     ],
 )
 def test_a_name_the_fonts_cannot_show_is_an_error_at_its_line(
-    tmp_path: Path, built_pdf: Path, name: str, character: str
+    workspace: Workspace, name: str, character: str
 ) -> None:
     config = toml_with("Alan Turing", name)
-    path, line, message = quickfix(failing(tmp_path, config))[0]
+    path, line, message = quickfix(failing(workspace, config))[0]
     assert (path, line) == ("report.toml", line_of(config, name))
     assert message.startswith(f"error: the PDF cannot show {character}")
     assert message.endswith(" in 'name'")
 
 
-def test_a_name_too_long_for_the_title_block_is_an_error_at_its_line(tmp_path: Path, built_pdf: Path) -> None:
+def test_a_name_too_long_for_the_title_block_is_an_error_at_its_line(workspace: Workspace) -> None:
     config = toml_with("A" * 5000, "Alan Turing")
     room = ROOM["name"].letters
-    assert quickfix(failing(tmp_path, config))[0] == (
+    assert quickfix(failing(workspace, config))[0] == (
         "report.toml",
         line_of(config, "A" * 5000),
         f"error: 'name' is 5000 characters long; the title block has room for {room}",
     )
 
 
-def failing(tmp_path: Path, config: str) -> str:
-    """Build a copy with `config` as report.toml: it must fail, say why in one line per
+def failing(workspace: Workspace, config: str) -> str:
+    """Build the copy with `config` as report.toml: it must fail, say why in one line per
     problem without a traceback, and keep the PDF; return what it said."""
-    workspace = copy_project(tmp_path / "project")
     workspace.write("report.toml", config)
     before = checksum(workspace.pdf)
     done = workspace.make(check=False)

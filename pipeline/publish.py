@@ -23,7 +23,7 @@ from pylatex.utils import NoEscape
 from pypdf import PdfReader
 from sympy.printing.latex import LatexPrinter
 
-from figures_src.page import CM_PER_INCH, TEXT_HEIGHT_CM, TEXT_WIDTH_CM, TEXT_WIDTH_IN
+from pipeline.page import CM_PER_INCH, TEXT_HEIGHT_CM, TEXT_WIDTH_CM, TEXT_WIDTH_IN
 from pipeline.paths import PROJECT
 from pipeline.texify import escape_text
 

@@ -12,17 +12,12 @@ from pathlib import Path
 
 import pytest
 from conftest import pdf_to_text
-from workspace import Workspace, checksum, copy_project, quickfix
+from workspace import Workspace, checksum, quickfix
 
 from pipeline.diagnostics import explain_missing_file
 
 TEMPLATE = "templates/ex2.tex"
 HEAD = '[submission]\ncourse = "c"\nsheet = "s"\ntutorial_group = "1"\n'
-
-
-@pytest.fixture
-def workspace(tmp_path: Path, built_pdf: Path) -> Workspace:
-    return copy_project(tmp_path / "project")
 
 
 def insert_after_section(workspace: Workspace, text: str) -> int:

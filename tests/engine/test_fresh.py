@@ -36,11 +36,6 @@ _time.sleep({seconds})
 """
 
 
-@pytest.fixture
-def workspace(tmp_path: Path, built_pdf: Path) -> Workspace:
-    return copy_project(tmp_path / "project")
-
-
 def start_make(workspace: Workspace, *targets: str) -> subprocess.Popen:
     """`make` in the background, in a process group of its own (for Ctrl-C)."""
     return subprocess.Popen(
@@ -206,11 +201,11 @@ def test_a_source_with_an_old_timestamp_is_still_noticed(workspace: Workspace) -
 def test_a_reverted_edit_rebuilds_the_original(workspace: Workspace) -> None:
     workspace.make()  # with the workspace's fixed date
     original = checksum(workspace.pdf)
-    template = (workspace.root / "templates" / "ex3.tex").read_text(encoding="utf-8")
-    workspace.write("templates/ex3.tex", template.replace(r"\section{", "Briefly here.\n\\section{", 1))
+    template = (workspace.root / "templates" / "ex1.tex").read_text(encoding="utf-8")
+    workspace.write("templates/ex1.tex", template.replace(r"\section{", "Briefly here.\n\\section{", 1))
     workspace.make()
     assert checksum(workspace.pdf) != original
-    workspace.write("templates/ex3.tex", template)
+    workspace.write("templates/ex1.tex", template)
     workspace.make()
     assert checksum(workspace.pdf) == original
 
@@ -245,7 +240,7 @@ def test_two_builds_at_once_wait_for_each_other(workspace: Workspace) -> None:
 def test_a_file_a_notebook_reads_reruns_exactly_that_notebook(
     workspace: Workspace, source: str, content: str, reading: str
 ) -> None:
-    """Read by ex2 only (a new module in pipeline/, say): editing it reruns ex2, not ex1 or ex3."""
+    """Read by ex2 only (a new module in pipeline/, say): editing it reruns ex2, not ex1."""
     workspace.write(source, content.format("first-value"))
     notebook = (workspace.root / "figures_src" / "ex2.py").read_text(encoding="utf-8")
     cell = f'\n# %% Read a file\nimport importlib\n\npublish("fresh_marker", {reading})\n'
@@ -266,7 +261,7 @@ def test_a_deleted_notebook_leaves_the_pdf(workspace: Workspace) -> None:
     (workspace.root / "templates" / "ex2.tex").unlink()
     workspace.make()
     assert "figures_src/ex2.py" not in text(workspace)
-    assert "Multi-head latent attention" not in text(workspace)
+    assert "Counting" not in text(workspace)
     assert not list(layout.figures.glob("ex2-*")), "the deleted notebook's figures are still there"
     assert not layout.results_of("ex2").exists()
     assert not layout.code_pdf_of("ex2").exists()
@@ -315,7 +310,7 @@ def test_backups_copies_and_locks_are_not_sources(workspace: Workspace) -> None:
 def test_a_new_exercise_appears_in_order_without_editing_the_document(workspace: Workspace) -> None:
     workspace.write(
         "figures_src/ex4.py",
-        "# %% 4(a) A new task\nfrom figures_src.publish import publish\n\npublish('answer', 42)\n",
+        "# %% 4(a) A new task\nfrom pipeline.publish import publish\n\npublish('answer', 42)\n",
     )
     workspace.write(
         "templates/ex4.tex", "\\section{A fourth exercise}\n\\subsection{New}\nIt is \\VAR{ex4.answer}.\n"
@@ -323,7 +318,7 @@ def test_a_new_exercise_appears_in_order_without_editing_the_document(workspace:
     workspace.make()
     pdf = text(workspace)
     assert "A fourth exercise" in pdf and "It is 42." in pdf
-    assert pdf.index("Mixture of experts and") < pdf.index("A fourth exercise") < pdf.index("Code and output")
+    assert pdf.index("Counting") < pdf.index("A fourth exercise") < pdf.index("Code and output")
 
 
 @pytest.mark.parametrize(
@@ -397,17 +392,17 @@ def test_python_build_py_brings_everything_up_to_date(workspace: Workspace) -> N
     assert "run-by-build-py" in text(workspace)
 
 
-def test_the_pdf_holds_no_path_of_the_machine(built_pdf: Path) -> None:
-    data = built_pdf.read_bytes()
-    assert str(built_pdf.parent.parent).encode() not in data
+def test_the_pdf_holds_no_path_of_the_machine(engine: Workspace) -> None:
+    data = engine.pdf.read_bytes()
+    assert str(engine.root).encode() not in data
     assert b"PTEX.FileName" not in data
 
 
-def test_the_same_sources_give_the_same_bytes_anywhere(tmp_path: Path, built_pdf: Path) -> None:
+def test_the_same_sources_give_the_same_bytes_anywhere(tmp_path: Path, engine: Workspace) -> None:
     """Clean builds in two folders (one with a space and a non-ASCII letter in its name),
     with one job and with the default; a preamble edit and its undo."""
-    here = copy_project(tmp_path / "first")
-    there = copy_project(tmp_path / "Prüfung Abgabe" / "second")
+    here = copy_project(tmp_path / "first", engine.root)
+    there = copy_project(tmp_path / "Prüfung Abgabe" / "second", engine.root)
     here.make("clean")
     here.make()
     there.make("clean")
@@ -540,10 +535,10 @@ def test_make_watch_makes_the_pdf_make_makes(workspace: Workspace) -> None:
     assert checksum(workspace.pdf) == watched
 
 
-@pytest.mark.parametrize("module", ["pipeline/texify.py", "figures_src/page.py"])
+@pytest.mark.parametrize("module", ["pipeline/texify.py", "build.py"])
 def test_make_watch_restarts_when_the_builds_own_code_changes(workspace: Workspace, module: str) -> None:
-    """Every module the watch has loaded counts, the project's own page layout included:
-    a watch running old code would make a PDF that `make` does not."""
+    """Every module the watch has loaded counts, build.py as much as pipeline/: a watch
+    running old code would make a PDF that `make` does not."""
     watch = start_watch(workspace)
     try:
         wait_for(lambda: list(workspace.layout.build.glob(".warm-*")), seconds=60)
@@ -592,8 +587,8 @@ def test_code_saved_during_a_watch_build_is_not_stamped_as_built(workspace: Work
         started.unlink()
         set_marker(workspace, "first", "second")
         wait_for(started.exists, seconds=60)  # the notebook runs: the build is under way
-        page = (workspace.root / "figures_src" / "page.py").read_text(encoding="utf-8")
-        workspace.write("figures_src/page.py", page + "\n# Saved during the build.\n")
+        page = (workspace.root / "pipeline" / "page.py").read_text(encoding="utf-8")
+        workspace.write("pipeline/page.py", page + "\n# Saved during the build.\n")
         restart = "the build's own code changed; starting the watch anew"
         wait_for(lambda: said_by_watch(workspace).count("[watch] waiting for a save") >= 2, seconds=90)
         after = said_by_watch(workspace).split(restart, 1)

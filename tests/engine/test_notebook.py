@@ -12,14 +12,13 @@ import jupytext
 import pytest
 from conftest import pdf_to_text
 from nbclient import NotebookClient
-from workspace import copy_project, quickfix
+from workspace import Workspace, quickfix
 
 from pipeline.markdown import markdown_source
 from pipeline.notebook import python_source, split_cells
-from pipeline.paths import PROJECT
-from pipeline.render import appendix_of, cited_tasks, tasks_shown_with
+from pipeline.paths import Layout
+from pipeline.render import appendix_of, tasks_shown_with
 
-NOTEBOOKS = PROJECT.notebooks()
 SHORT_LINE = 70  # longer lines may be wrapped in the PDF
 
 
@@ -28,18 +27,22 @@ def squeezed(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
-def shown_cells() -> dict[str, list[dict]]:
+def shown_cells(layout: Layout) -> dict[str, list[dict]]:
     """The cells the appendix shows, by notebook (its selection: pipeline/render.py)."""
-    cited = cited_tasks()
-    records = {n.stem: json.loads(PROJECT.results_of(n.stem).read_text()) for n in NOTEBOOKS}
+    cited = {
+        task
+        for template in layout.templates()
+        for task in re.findall(r"\\coderef\{([^}]*)\}", template.read_text(encoding="utf-8"))
+    }
+    records = {n.stem: json.loads(layout.results_of(n.stem).read_text()) for n in layout.notebooks()}
     return {name: appendix_of(record, cited, everything=False)[0] for name, record in records.items()}
 
 
-def test_every_line_of_the_shown_cells_is_in_the_pdf(pdf_text: str) -> None:
+def test_every_line_of_the_shown_cells_is_in_the_pdf(engine: Workspace, engine_text: str) -> None:
     """Short lines appear whole; a long line may be wrapped, so each of its words appears;
     a markdown cell appears as prose, so each of its words does."""
-    pdf = squeezed(pdf_text)
-    for name, cells in shown_cells().items():
+    pdf = squeezed(engine_text)
+    for name, cells in shown_cells(engine.layout).items():
         for cell in cells:
             if cell["kind"] == "markdown":
                 words = re.sub(r"\$[^$]*\$", " ", markdown_source(cell["source"])).split()  # math aside
@@ -65,19 +68,21 @@ def test_a_markdown_cell_is_shown_with_the_task_cell_it_introduces() -> None:
     assert tasks_shown_with(cells) == ["1(b)", "1(b)", "1(b)", "1(b)", "", ""]
 
 
-def test_markdown_cells_are_prose_not_code(pdf_text: str) -> None:
-    assert "[markdown]" not in pdf_text
-    markdown = [cell for cells in shown_cells().values() for cell in cells if cell["kind"] == "markdown"]
+def test_markdown_cells_are_prose_not_code(engine: Workspace, engine_text: str) -> None:
+    assert "[markdown]" not in engine_text
+    markdown = [
+        cell for cells in shown_cells(engine.layout).values() for cell in cells if cell["kind"] == "markdown"
+    ]
     assert markdown, "no markdown cell shown"
     for cell in markdown:
         first = markdown_source(cell["source"]).splitlines()[0].lstrip("# ")
         words = max(re.split(r"\$[^$]*\$", first), key=len).strip()  # the longest stretch without math
-        assert words in pdf_text and f"# {first}" not in pdf_text
+        assert words in engine_text and f"# {first}" not in engine_text
 
 
-def test_every_printed_output_of_the_shown_cells_is_in_the_pdf(built_pdf: Path) -> None:
-    pdf = squeezed(pdf_to_text(built_pdf, raw=True))
-    for name, cells in shown_cells().items():
+def test_every_printed_output_of_the_shown_cells_is_in_the_pdf(engine: Workspace) -> None:
+    pdf = squeezed(pdf_to_text(engine.pdf, raw=True))
+    for name, cells in shown_cells(engine.layout).items():
         outputs = [line for cell in cells for line in cell["output"].splitlines() if line.strip()]
         missing = [line for line in outputs if len(line) <= SHORT_LINE and squeezed(line) not in pdf]
         assert not missing, f"{name}: output not in the PDF: {missing[:5]}"
@@ -90,12 +95,11 @@ def test_cells_split_at_markers_and_keep_their_line_numbers() -> None:
     assert cells[2].source == "# %%\n\nprint(x)"
 
 
-def test_a_raising_cell_stops_the_build_with_its_cell_number(tmp_path: Path, built_pdf: Path) -> None:
-    workspace = copy_project(tmp_path / "project")
+def test_a_raising_cell_stops_the_build_with_its_cell_number(workspace: Workspace) -> None:
     before = workspace.pdf.read_bytes()
     workspace.write(
         "figures_src/ex2.py",
-        (PROJECT.notebooks_dir / "ex2.py").read_text(encoding="utf-8")
+        (workspace.root / "figures_src" / "ex2.py").read_text(encoding="utf-8")
         + "\n# %%\nprint('fine')\n\n# %%\nvalue = 1 / 0\n",
     )
     done = workspace.make(check=False)
@@ -111,10 +115,9 @@ def test_a_raising_cell_stops_the_build_with_its_cell_number(tmp_path: Path, bui
 
 
 def test_every_notebook_runs_in_a_kernel_started_in_its_folder_and_shows_its_figures(
-    tmp_path: Path, built_pdf: Path, monkeypatch: pytest.MonkeyPatch
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """As JupyterLab and VS Code run it: a kernel in figures_src/, with the inline backend."""
-    workspace = copy_project(tmp_path / "project")
     monkeypatch.setenv("PYTHONPATH", str(workspace.root))  # the copy's modules, not the checkout's
     monkeypatch.delenv("MPLBACKEND", raising=False)
     for notebook in sorted((workspace.root / "figures_src").glob("ex*.py")):
@@ -131,11 +134,11 @@ def test_every_notebook_runs_in_a_kernel_started_in_its_folder_and_shows_its_fig
                 assert shown, f"{notebook.name}: a cell saving a figure shows none"
 
 
-def test_a_notebook_runs_as_a_script_from_any_folder(tmp_path: Path) -> None:
+def test_a_notebook_runs_as_a_script_from_any_folder(workspace: Workspace, tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, str(PROJECT.notebooks_dir / "ex1.py")],
+        [sys.executable, str(workspace.layout.notebooks_dir / "ex1.py")],
         cwd=tmp_path,
-        env={**os.environ, "MPLBACKEND": "agg"},
+        env={**os.environ, "MPLBACKEND": "agg", "PYTHONPATH": str(workspace.root)},
         capture_output=True,
         text=True,
         check=False,

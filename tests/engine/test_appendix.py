@@ -6,59 +6,60 @@ never from a list kept by hand; report.toml can ask for every cell instead.
 
 import json
 import re
-from pathlib import Path
 
-import pytest
 from conftest import pdf_to_text
-from workspace import Workspace, copy_project, quickfix
+from workspace import Workspace, quickfix
 
-from pipeline.paths import PROJECT
-
-
-@pytest.fixture
-def workspace(tmp_path: Path, built_pdf: Path) -> Workspace:
-    return copy_project(tmp_path / "project")
+from pipeline.paths import Layout
 
 
-def cited() -> set[str]:
+def cited(layout: Layout) -> set[str]:
     return {
         task
-        for template in PROJECT.templates()
+        for template in layout.templates()
         for task in re.findall(r"\\coderef\{([^}]*)\}", template.read_text(encoding="utf-8"))
     }
 
 
-def records() -> dict[str, dict]:
-    return {path.stem: json.loads(PROJECT.results_of(path.stem).read_text()) for path in PROJECT.notebooks()}
+def records(layout: Layout) -> dict[str, dict]:
+    return {path.stem: json.loads(layout.results_of(path.stem).read_text()) for path in layout.notebooks()}
 
 
 def shown_cells(pdf_text: str) -> set[str]:
     return set(re.findall(r"\bCell ([A-Z]\.\d+)\b", pdf_text))
 
 
-def test_the_appendix_shows_the_cited_tasks_and_the_modules_they_use(pdf_text: str) -> None:
-    tasks = cited()
-    appendix = pdf_text[pdf_text.index("Code and output") :]
+def test_the_appendix_shows_the_cited_tasks_and_the_modules_they_use(
+    engine: Workspace, engine_text: str
+) -> None:
+    tasks = cited(engine.layout)
+    appendix = engine_text[engine_text.index("Code and output") :]
     assert tasks
-    for record in records().values():
+    modules_shown = 0
+    for record in records(engine.layout).values():
         cell_tasks = {cell["task"] for cell in record["cells"] if cell["task"]}
         for task in cell_tasks:
             assert (f"answers {task}" in appendix) == (task in tasks), f"{task}: cited {task in tasks}"
         used = {module for cell in record["cells"] if cell["task"] in tasks for module in cell["uses"]}
         for module in record["modules"]:
             assert (f"Module {module['path']}" in appendix) == (module["path"] in used), module["path"]
+            modules_shown += module["path"] in used
+    assert modules_shown, "no cited cell uses a module"
 
 
-def test_a_cited_cell_shows_its_output_and_figures(pdf_text: str) -> None:
-    for record in records().values():
+def test_a_cited_cell_shows_its_output_and_figures(engine: Workspace, engine_text: str) -> None:
+    figures = 0
+    for record in records(engine.layout).values():
         for cell in record["cells"]:
-            if cell["task"] not in cited():
+            if cell["task"] not in cited(engine.layout):
                 continue
             first_output = next((line for line in cell["output"].splitlines() if 5 < len(line) < 60), None)
             if first_output:
-                assert re.sub(r"\s+", " ", first_output).strip() in pdf_text
+                assert re.sub(r"\s+", " ", first_output).strip() in engine_text
             for figure in cell["figures"]:
-                assert f"{figure}.pdf, shown as Figure" in pdf_text
+                assert f"{figure}.pdf, shown as Figure" in engine_text
+                figures += 1
+    assert figures, "no cited cell saves a figure"
 
 
 def test_report_toml_can_ask_for_every_cell(workspace: Workspace) -> None:
@@ -68,12 +69,12 @@ def test_report_toml_can_ask_for_every_cell(workspace: Workspace) -> None:
     text = pdf_to_text(workspace.pdf)
     every = {
         f"{'ABC'[index]}.{cell['number']}"
-        for index, record in enumerate(records().values())
+        for index, record in enumerate(records(workspace.layout).values())
         for cell in record["cells"]
         if cell["kind"] == "code"  # a markdown cell is prose, without a label
     }
     assert shown_cells(text) >= every
-    for record in records().values():
+    for record in records(workspace.layout).values():
         for module in record["modules"]:
             assert f"Module {module['path']}" in text
 

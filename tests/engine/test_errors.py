@@ -12,15 +12,10 @@ from pathlib import Path
 
 import pytest
 from conftest import pdf_to_text
-from workspace import Workspace, checksum, copy_project, quickfix
+from workspace import Workspace, checksum, quickfix
 
 from pipeline.notebook import OUTPUT_LINES
 from pipeline.paths import Layout
-
-
-@pytest.fixture
-def workspace(tmp_path: Path, built_pdf: Path) -> Workspace:
-    return copy_project(tmp_path / "project")
 
 
 def failing(workspace: Workspace, **env: str) -> str:
@@ -194,10 +189,10 @@ def test_a_figure_larger_than_the_text_area_is_an_error_at_the_line_that_saved_i
 
 def test_two_notebooks_saving_one_figure_name_is_an_error_where_it_is_saved(workspace: Workspace) -> None:
     """They would overwrite each other's figure at every build, the PDF showing either."""
-    line = append_cell(workspace, "fig = new_figure()\nsave_figure(fig, 'ex1-gram')")
+    line = append_cell(workspace, "fig = new_figure()\nsave_figure(fig, 'ex1-wave')")
     path, at, said = first_error(failing(workspace))
     assert (path, at) == ("figures_src/ex2.py", line + 1)
-    assert "figures_src/ex1.py saves ex1-gram too" in said
+    assert "figures_src/ex1.py saves ex1-wave too" in said
     assert first_error(failing(workspace))[:2] == (path, at)  # and at the next make, too
 
 
