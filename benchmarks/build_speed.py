@@ -109,9 +109,10 @@ def main() -> int:
     tex_env = latex_environment(build, 1700000000)
     try:
         run([*make], project, env)
-        template = project / "templates" / "ex2.tex"
+        layout = Layout(project)
+        template = layout.templates_dir / f"{layout.exercises()[-1]}.tex"  # whatever sheet it holds
         edit_to_pdf = timed(lambda: run(make, project, env), lambda: bump(template))
-        bare = timed(lambda: run(latexmk, build, tex_env), lambda: bump(build / "ex2.tex"))
+        bare = timed(lambda: run(latexmk, build, tex_env), lambda: bump(build / template.name))
         report("1. template edit -> PDF", edit_to_pdf, bare, "<= 0.78")
         report("   save -> PDF under make watch", watched_save(project, env, template), bare, "<= 0.6")
 
@@ -120,7 +121,7 @@ def main() -> int:
         bare_preamble = timed(lambda: run(latexmk, build, tex_env), lambda: bump(build / "preamble.tex"))
         report("   preamble edit -> PDF", preamble_edit, bare_preamble, "<= 1.5")
 
-        notebooks = sorted(Layout(project).notebooks())
+        notebooks = layout.notebooks()
         python = sys.executable
         clean_build = timed(lambda: run(make, project, env), lambda: run([*make, "clean"], project, env))
 
@@ -147,7 +148,7 @@ def main() -> int:
         noop = timed(lambda: run(make, project, env))
         report("3. no-op make", noop, None, "< 0.15 s")
 
-        bump_notebook = project / "figures_src" / "ex2.py"
+        bump_notebook = notebooks[-1]
         with bump_notebook.open("a", encoding="utf-8") as file:
             file.write("\n# An edited comment.\n")
         output = run(make, project, env)
