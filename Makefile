@@ -15,6 +15,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# The pinned packages: the build's (requirements.txt) and the tests' and tools' (requirements-dev.txt).
+LOCKS := requirements.txt requirements-dev.txt
 
 .PHONY: all figures test bench clean watch help setup
 
@@ -40,13 +42,13 @@ help:
 	@grep '^# make' $(firstword $(MAKEFILE_LIST)) | cut -c3-
 
 # .venv is current while it was made by the Python that $(PYTHON) names now (its path,
-# symlinks resolved, is kept in .venv/made-by) from this requirements.txt (a copy is
-# kept there too); otherwise it is made anew, with a line saying why.
+# symlinks resolved, is kept in .venv/made-by) from these $(LOCKS) (their text is
+# kept in .venv/requirements.txt); otherwise it is made anew, with a line saying why.
 # TeX Live and the PDF tools come from Debian (pipeline/tex_setup.py installs what is
 # missing); report/.tex-ready is a copy of debian-packages.txt as it was last found installed.
 setup:
 	@{ [ "$$(cat $(VENV)/made-by 2>/dev/null)" = "$$(readlink -f "$$(command -v $(PYTHON))")" ] \
-		&& cmp -s requirements.txt $(VENV)/requirements.txt; } || $(MAKE_VENV); \
+		&& cat $(LOCKS) | cmp -s - $(VENV)/requirements.txt; } || $(MAKE_VENV); \
 	cmp -s debian-packages.txt report/.tex-ready 2>/dev/null || $(PYTHON) -m pipeline.tex_setup
 
 # Debian's Python needs python3-venv for `-m venv`; as root we install it and retry.
@@ -62,8 +64,8 @@ MAKE_VENV = { \
 	rm -rf $(VENV); \
 	$(PYTHON) -m venv $(VENV) 2>/dev/null || $(INSTALL_VENV_SUPPORT) \
 		|| { echo "error: '$(PYTHON) -m venv' failed; on Debian: sudo apt-get install python3-venv" >&2; exit 1; }; \
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt || exit 1; \
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt || exit 1; \
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --editable . \
 		|| exit 1; \
-	cp requirements.txt $(VENV)/requirements.txt; \
+	cat $(LOCKS) > $(VENV)/requirements.txt; \
 	readlink -f "$$(command -v $(PYTHON))" > $(VENV)/made-by; }
