@@ -1,7 +1,8 @@
 # make          build report/submission.pdf (sets up .venv and TeX Live on first use)
 # make figures  rerun every notebook in figures_src/ (figures and numbers), no LaTeX
-# make test     build if needed, then run the tests on the real PDF
+# make test     build if needed, then run the tests on real PDFs (TESTS=path picks some)
 # make bench    build speed and memory against floors measured in the same run
+# make new-sheet DEST=../sheet2   start the next sheet: this engine, a starter exercise
 # make watch    rebuild on every save of a template, notebook or report.toml
 # make clean    remove everything the build made under report/
 # make help     this list
@@ -17,8 +18,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # The pinned packages: the build's (requirements.txt) and the tests' and tools' (requirements-dev.txt).
 LOCKS := requirements.txt requirements-dev.txt
+TESTS ?= tests
 
-.PHONY: all figures test bench clean watch help setup
+.PHONY: all figures test bench clean watch help setup new-sheet
 
 all: setup
 	@$(PY) build.py
@@ -27,10 +29,13 @@ figures: setup
 	@$(PY) build.py --figures
 
 test: setup
-	@$(PY) -m pytest -q -n auto --durations=5 tests
+	@$(PY) -m pytest -q -n auto --durations=5 $(TESTS)
 
 bench: setup
 	@$(PY) benchmarks/build_speed.py
+
+new-sheet: setup
+	@$(PY) -m pipeline.new_sheet $(DEST)
 
 watch: setup
 	@$(PY) -m pipeline.watch

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from pipeline.new_sheet import is_content
+from pipeline.new_sheet import copy_engine
 from pipeline.paths import PROJECT, Layout
 
 # .warm-*: the named pipe of a pdfLaTeX waiting for `make watch`, if one runs.
@@ -99,13 +99,7 @@ def engine_project(destination: Path) -> Workspace:
 def engine_only(destination: Path) -> Workspace:
     """The engine of this checkout without any sheet's content (pipeline/new_sheet.py
     says what that is), not yet built."""
-
-    def not_copied(folder: str, names: list[str]) -> set[str]:
-        here = Path(folder).relative_to(PROJECT.root)
-        made = {"report"} if here == Path() else set()
-        return set(SKIPPED(folder, names)) | made | {n for n in names if is_content(here / n)}
-
-    shutil.copytree(PROJECT.root, destination, ignore=not_copied, symlinks=True)
+    copy_engine(PROJECT.root, destination)
     (destination / ".venv").symlink_to(PROJECT.root / ".venv")
     return Workspace(destination)
 
