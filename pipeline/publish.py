@@ -3,8 +3,13 @@
 A notebook calls `publish("name", value)` and the template writes `\\VAR{ex1.name}`;
 it calls `save_figure(fig, "ex1-name")` and the template includes `ex1-name.pdf`.
 The build's notebook runner (pipeline/notebook.py) collects both after the run.
+
+sympy, PyLaTeX, pyplot and pypdf are imported only when a notebook uses them: a value
+can only be a sympy expression or a PyLaTeX table once the notebook imported sympy or
+PyLaTeX. A notebook that needs neither starts a second sooner, at every build.
 """
 
+import functools
 import logging
 import math
 import numbers
@@ -12,26 +17,26 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import matplotlib.pyplot as plt
+import matplotlib
 import numpy as np
-import sympy
-from pylatex.base_classes import LatexObject
-from pylatex.utils import NoEscape
-from pypdf import PdfReader
-from sympy.printing.latex import LatexPrinter
 
 from pipeline.page import CM_PER_INCH, TEXT_HEIGHT_CM, TEXT_WIDTH_CM, TEXT_WIDTH_IN
 from pipeline.paths import PROJECT
 from pipeline.texify import escape_text
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 FIGURE_DIR = PROJECT.figures
 
 # Figures are drawn at the size they print, in the document's Computer Modern, with
 # fonts embedded as TrueType outlines (fonttype 42) rather than Type 3 bitmaps.
-plt.rcParams.update(
+matplotlib.rcParams.update(
     {
         "font.family": "serif",
         "font.serif": ["cmr10"],
@@ -81,11 +86,21 @@ class PublishError(ValueError):
     """A value the report cannot print, refused where the notebook publishes it."""
 
 
-class ReportLatexPrinter(LatexPrinter):
-    r"""sympy's LaTeX in the report's notation: the transpose is ^{\top}, as in the text."""
+def _sympy() -> Any:
+    """sympy, if the notebook imported it (else no value can be a sympy expression)."""
+    return sys.modules.get("sympy")
 
-    def _print_Transpose(self, expr: sympy.Transpose) -> str:
-        return super()._print_Transpose(expr).removesuffix("^{T}") + r"^{\top}"
+
+@functools.cache
+def _formula_printer() -> Any:
+    r"""sympy's LaTeX in the report's notation: the transpose is ^{\top}, as in the text."""
+    from sympy.printing.latex import LatexPrinter
+
+    class ReportLatexPrinter(LatexPrinter):
+        def _print_Transpose(self, expr: Any) -> str:
+            return str(super()._print_Transpose(expr)).removesuffix("^{T}") + r"^{\top}"
+
+    return ReportLatexPrinter()
 
 
 def _number(value: object, name: str) -> int | float:
@@ -104,14 +119,19 @@ def _number(value: object, name: str) -> int | float:
 def _printable(value: object, name: str) -> object:
     """What the templates get for `value`: LaTeX source for text, LaTeX and formulas;
     numbers and (nested) lists of numbers as they are."""
-    if isinstance(value, NoEscape):  # LaTeX, marked as such
-        return str(value)
-    if isinstance(value, LatexObject):  # a PyLaTeX table, say
-        return value.dumps()
+    if "pylatex" in sys.modules:
+        from pylatex.base_classes import LatexObject
+        from pylatex.utils import NoEscape
+
+        if isinstance(value, NoEscape):  # LaTeX, marked as such
+            return str(value)
+        if isinstance(value, LatexObject):  # a PyLaTeX table, say
+            return value.dumps()
     if isinstance(value, str):  # text: printed exactly as written
         return escape_text(value)
-    if isinstance(value, sympy.Basic) and not value.is_number:
-        return ReportLatexPrinter().doprint(value)
+    sympy = _sympy()
+    if sympy and isinstance(value, sympy.Basic) and not value.is_number:
+        return _formula_printer().doprint(value)
     if isinstance(value, np.ndarray | list | tuple):
         items = value.tolist() if isinstance(value, np.ndarray) else value
         return [
@@ -120,7 +140,7 @@ def _printable(value: object, name: str) -> object:
             else _number(item, f"{name}[{index}]")
             for index, item in enumerate(items)
         ]
-    if isinstance(value, sympy.Basic):
+    if sympy and isinstance(value, sympy.Basic):
         value = float(value) if not value.is_integer else int(value)
     return _number(value, name)
 
@@ -143,17 +163,20 @@ def publish(name: str, value: object) -> None:
     RESULTS[name] = _printable(value, name)
 
 
-def publish_formula(name: str, expression: sympy.Basic) -> None:
+def publish_formula(name: str, expression: Any) -> None:
     """Publish the LaTeX of a sympy expression (typeset by the template inside math mode)."""
-    if not isinstance(expression, sympy.Basic):
+    sympy = _sympy()
+    if not (sympy and isinstance(expression, sympy.Basic)):
         raise PublishError(
             f"{name}: publish_formula takes a sympy expression, got {type(expression).__name__}"
         )
-    RESULTS[name] = ReportLatexPrinter().doprint(expression)
+    RESULTS[name] = _formula_printer().doprint(expression)
 
 
-def new_figure(width: float = 1.0, aspect: float = 0.62, **kwargs: object) -> plt.Figure:
+def new_figure(width: float = 1.0, aspect: float = 0.62, **kwargs: Any) -> "Figure":
     """A figure `width` text widths wide and `aspect` times as high, laid out to fit."""
+    import matplotlib.pyplot as plt
+
     inches = width * TEXT_WIDTH_IN
     return plt.figure(figsize=(inches, inches * aspect), layout="constrained", **kwargs)
 
@@ -167,13 +190,15 @@ def fits_the_page(name: str, width_cm: float, height_cm: float) -> None:
         )
 
 
-def save_figure(fig: plt.Figure, name: str) -> Path:
+def save_figure(fig: "Figure", name: str) -> Path:
     """Write `fig` to report/figures/<name>.pdf at its own size, atomically, and close it
     (but in a notebook's kernel, which shows it under the cell).
 
     The file is written under a temporary name and renamed, so a failed run never
     leaves half a figure behind. Metadata carries no date, so reruns are byte-identical.
     """
+    import matplotlib.pyplot as plt
+
     width, height = fig.get_size_inches() * CM_PER_INCH
     fits_the_page(name, width, height)
     FIGURE_DIR.mkdir(parents=True, exist_ok=True)
@@ -194,6 +219,8 @@ def save_tikz(picture: str, name: str) -> Path:
     The picture is typeset apart from the document, so editing the document's prose
     never re-typesets it; its fonts are the document's (T1, Latin Modern).
     """
+    from pypdf import PdfReader
+
     FIGURE_DIR.mkdir(parents=True, exist_ok=True)
     target = FIGURE_DIR / f"{name}.pdf"
     source = FIGURE_DIR / f"{name}.tex"

@@ -49,8 +49,7 @@ def test_awkward_names_print_exactly_as_written(workspace: Workspace) -> None:
 
 
 def test_two_clean_builds_are_byte_identical(workspace: Workspace) -> None:
-    workspace.make("clean")
-    workspace.make()
+    """The copy's PDF is the engine project's, built from clean (conftest.py's `engine`)."""
     first = checksum(workspace.pdf)
     workspace.make("clean")
     workspace.make("-j2")
