@@ -7,7 +7,6 @@ tests/sheet/ reads `built_pdf`, this checkout's report/submission.pdf.
 
 import fcntl
 import json
-import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -30,12 +29,12 @@ def built_pdf() -> Path:
 
 
 @pytest.fixture(scope="session")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     """The engine with the fixture's sheet, built by the real `make`. Test workers share
     one (the first to get here builds it, the others wait for it); tests copy it before
     they change anything (`workspace`)."""
     shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
+    if hasattr(request.config, "workerinput"):  # a pytest-xdist worker
         shared = shared.parent  # the session's folder, above each worker's own
     with open(shared / "engine.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -77,9 +77,11 @@ class Workspace:
 
 def clean_environment() -> dict[str, str]:
     """As if started by hand, with a fixed date: without what a calling make passes down
-    (`make test`'s job slots cannot reach a make started here)."""
+    (`make test`'s job slots cannot reach a make started here), nor what pytest tells its
+    own processes (a pytest started here is a session of its own, not a test worker)."""
     inherited = {"MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES"}
-    return {**{k: v for k, v in os.environ.items() if k not in inherited}, "SOURCE_DATE_EPOCH": "1700000000"}
+    own = {k: v for k, v in os.environ.items() if k not in inherited and not k.startswith("PYTEST_")}
+    return {**own, "SOURCE_DATE_EPOCH": "1700000000"}
 
 
 def copy_project(destination: Path, source: Path = PROJECT.root) -> Workspace:
