@@ -33,7 +33,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from pipeline.errors import BuildError, say, warning
+from pipeline.errors import BuildError, BuildFailed, Reported, say, warning
 from pipeline.paths import PROJECT, exercise_number
 from pipeline.stamps import Stamp, forget, read_stamp, snapshot, write_atomically, write_stamp
 
@@ -167,18 +167,16 @@ def run_notebook(notebook: str, reason: str, timeout_minutes: float) -> None:
     ) as process:
         _children.add(process)
         errors: list[str] = []
-        reader = threading.Thread(target=lambda: errors.extend(process.stderr))
+        reader = threading.Thread(target=lambda: errors.extend(process.stderr or ()))
         reader.start()
-        for line in process.stdout:
+        for line in process.stdout or ():
             say(line.rstrip("\n"))
         reader.join()
         code = process.wait()
         _children.discard(process)
     if code != 0:
         said = "".join(errors).rstrip()
-        raise (
-            BuildError(f"the notebook stopped (exit code {code})", path) if not said else NotebookFailed(said)
-        )
+        raise (BuildError(f"the notebook stopped (exit code {code})", path) if not said else Reported(said))
     if not PROJECT.results_of(notebook).exists():  # os._exit(0) in a cell, say
         raise BuildError("the notebook ended before its last cell, without an error", path)
     record = json.loads(PROJECT.results_of(notebook).read_text(encoding="utf-8"))
@@ -216,10 +214,6 @@ def forget_bytecode(sources: list[Path]) -> None:
         if source.suffix == ".py":
             for compiled in (source.parent / "__pycache__").glob(f"{source.stem}.*.pyc"):
                 compiled.unlink(missing_ok=True)
-
-
-class NotebookFailed(Exception):
-    """The notebook's own report of what went wrong (already in the error form)."""
 
 
 def typeset_code(notebook: str) -> None:
@@ -311,9 +305,9 @@ def remove_leftovers(notebooks: list[str]) -> None:
     values stops at its line."""
     keep = {PROJECT.stamps / f"{kind}-{name}.json" for kind in ("notebook", "code") for name in notebooks}
     keep.add(PROJECT.stamps / "document.json")
-    for stamp in PROJECT.stamps.glob("*.json") if PROJECT.stamps.is_dir() else []:
-        if stamp not in keep:
-            stamp.unlink()
+    for stamp_file in PROJECT.stamps.glob("*.json") if PROJECT.stamps.is_dir() else []:
+        if stamp_file not in keep:
+            stamp_file.unlink()
     made = {PROJECT.results_of(name) for name in notebooks} | {
         path for name in notebooks for path in (PROJECT.code_pdf_of(name), PROJECT.page_map_of(name))
     }
@@ -334,8 +328,8 @@ def build(*, figures_only: bool) -> None:
     before LaTeX); raise BuildFailed with every problem found."""
     notebooks = [path.stem for path in PROJECT.notebooks()]
     remove_leftovers(notebooks)
-    to_run = {name: "make figures" if figures_only else why_run(f"notebook-{name}") for name in notebooks}
-    to_run = {name: reason for name, reason in to_run.items() if reason}
+    reasons = {name: "make figures" if figures_only else why_run(f"notebook-{name}") for name in notebooks}
+    to_run = {name: reason for name, reason in reasons.items() if reason}
     to_typeset = [name for name in notebooks if why_run(f"code-{name}", snapshot(PROJECT, code_inputs(name)))]
     if to_run or to_typeset:
         try:
@@ -423,12 +417,6 @@ def run_notebooks(notebooks: list[str], to_run: dict[str, str], *, make_format_b
         raise BuildFailed(problems)
 
 
-class BuildFailed(Exception):
-    def __init__(self, problems: list[BaseException]) -> None:
-        super().__init__("\n".join(str(problem) for problem in problems))
-        self.problems = problems
-
-
 @contextlib.contextmanager
 def one_build_at_a_time() -> Iterator[None]:
     """Hold report/.lock while building. A second build in this checkout (a `make` typed
@@ -501,7 +489,7 @@ def describe(problem: BaseException) -> str:
         )
     if isinstance(problem, OSError) and problem.filename:
         return str(BuildError((problem.strerror or str(problem)).lower(), problem.filename))
-    if isinstance(problem, BuildError | NotebookFailed):
+    if isinstance(problem, BuildError):
         return str(problem)
     # Not a problem in the sources but in the build itself: its traceback is what helps.
     trace = "".join(traceback.format_exception(problem)).rstrip()

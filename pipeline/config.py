@@ -11,6 +11,7 @@ import re
 import sys
 import tomllib
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pipeline.errors import BuildError, read_text, warning
@@ -104,7 +105,7 @@ class Lines:
     def __init__(self, text: str) -> None:
         self.tables: dict[tuple[str, int], int] = {}
         self.keys: dict[tuple[str, int, str], int] = {}
-        table, index, seen = "", 0, {}
+        table, index, seen = "", 0, dict[str, int]()
         for number, line in enumerate(text.splitlines(), start=1):
             if header := self.HEADER.match(line):
                 table = header.group(2)
@@ -115,10 +116,10 @@ class Lines:
 
     def of(self, table: str, index: int = 1, key: str | None = None) -> int | None:
         """The line of `key` in the index-th `table` (or of the table's header)."""
-        return self.keys.get((table, index, key)) or self.tables.get((table, index))
+        return self.keys.get((table, index, key or "")) or self.tables.get((table, index))
 
 
-def _error(message: str, line: int | None, details: list[str] = ()) -> BuildError:
+def _error(message: str, line: int | None, details: Sequence[str] = ()) -> BuildError:
     return BuildError(message, PROJECT.config, line, list(details))
 
 

@@ -235,11 +235,15 @@ def template_error(error: Exception) -> BuildError:
     if isinstance(error, jinja2.TemplateNotFound):  # its message names the folder from the machine's root
         detail = f"{error.name} is not in {PROJECT.shown(PROJECT.templates_dir)}/"
     message = f"{type(error).__name__}: {detail}"
+    line: int | None
     if isinstance(error, jinja2.TemplateSyntaxError) and error.filename:
         path, line = Path(error.filename), error.lineno
     else:
-        frames = traceback.extract_tb(error.__traceback__)
-        frames = [frame for frame in frames if frame.filename.startswith(str(PROJECT.templates_dir))]
+        frames = [
+            frame
+            for frame in traceback.extract_tb(error.__traceback__)
+            if frame.filename.startswith(str(PROJECT.templates_dir))
+        ]
         if not frames:
             return BuildError(message)
         path, line = Path(frames[-1].filename), frames[-1].lineno

@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 from importlib.util import source_from_cache
 from pathlib import Path
 
-from pipeline.errors import BuildError, read_text
+from pipeline.errors import BuildError, Reported, read_text
 from pipeline.paths import PROJECT
 from pipeline.stamps import file_digest, write_atomically
 
@@ -94,10 +94,6 @@ class Cell:
             "task": self.task,
             "task_anchor": anchor,
         }
-
-
-class NotebookError(Exception):
-    """A cell did not end well; the message names the notebook's file and line."""
 
 
 def split_cells(source: str) -> list[Cell]:
@@ -181,8 +177,8 @@ class ReadRecorder:
     def see_imported_modules(self) -> None:
         """Modules imported before the hook was installed (the runner's own)."""
         for module in list(sys.modules.values()):
-            if getattr(module, "__file__", None):
-                self.see(Path(module.__file__))
+            if file := getattr(module, "__file__", None):
+                self.see(Path(file))
 
 
 def python_source(path: Path) -> str:
@@ -210,7 +206,7 @@ def _writes(mode: str | None, flags: int) -> bool:
 class NoKeyboard(io.TextIOBase):
     """Standard input of a build: asking it for a line is an error that names the cell."""
 
-    def readline(self, size: int | None = -1) -> str:
+    def readline(self, size: int | None = -1) -> str:  # type: ignore[override]  # typeshed: bytes, via IOBase
         raise RuntimeError(
             "input() has no keyboard to read from while the build runs; set the value in the cell"
         )
@@ -235,6 +231,7 @@ class Watchdog:
         self.started = 0.0
         self.timed_out = False
         self._changed = threading.Condition()
+        self._main_thread = threading.get_ident()  # the cells run in the thread that made the watchdog
         threading.Thread(target=self._watch, daemon=True).start()
 
     def running(self, cell: Cell | None) -> None:
@@ -262,7 +259,7 @@ class Watchdog:
                 if elapsed >= self.timeout and not self.timed_out:
                     self.timed_out = True
                     # A real SIGINT, unlike _thread.interrupt_main, also ends a sleep or a wait.
-                    signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+                    signal.pthread_kill(self._main_thread, signal.SIGINT)
                 elif elapsed >= PROGRESS_EVERY:
                     print(
                         f"[notebook] {self.notebook}: cell {cell.number} (line {cell.first_line}) "
@@ -301,7 +298,7 @@ def run_cells(path: Path, cells: list[Cell], timeout: float) -> tuple[dict, list
                 exec(code, namespace)
         except BaseException as error:
             watchdog.running(None)
-            raise NotebookError(_cell_failure(error, path, cell, watchdog)) from None
+            raise Reported(_cell_failure(error, path, cell, watchdog)) from None
         watchdog.running(None)
         # Paths in the project are shown from its root: no folder of this machine reaches the PDF.
         here = f"{PROJECT.root}{os.sep}"
@@ -436,7 +433,7 @@ def main(argv: list[str]) -> int:
     start = time.perf_counter()
     try:
         record = run_notebook(Path(argv[0]), timeout)
-    except (NotebookError, BuildError) as error:
+    except BuildError as error:
         print(error, file=sys.stderr)
         return 1
     except OSError as error:  # writing the record: a full disk, a read-only folder

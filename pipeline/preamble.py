@@ -20,6 +20,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from pipeline.errors import BuildError
 from pipeline.paths import PROJECT
 from pipeline.render import layout_context, render, template_environment
 
@@ -40,7 +41,7 @@ def current_format(build_dir: Path) -> str | None:
     return name if (build_dir / f"{name}.fmt").exists() else None
 
 
-class FormatError(Exception):
+class FormatError(BuildError):
     """pdfTeX could not dump the preamble; the message is its first error."""
 
 

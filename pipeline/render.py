@@ -10,6 +10,7 @@ import json
 import numbers
 import re
 from pathlib import Path
+from typing import cast
 
 import jinja2
 
@@ -28,7 +29,7 @@ def _finalize(value: object) -> object:
     if isinstance(value, list):
         return ", ".join(str(_finalize(item)) for item in value)
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        return format_number(value)
+        return format_number(cast(float, value))  # any real number: an int, a float, numpy's
     return value
 
 
@@ -145,6 +146,11 @@ class RecordingLoader(jinja2.FileSystemLoader):
         return super().get_source(environment, template)
 
 
+def _recording(environment: jinja2.Environment) -> RecordingLoader:
+    """The loader of an environment template_environment() made."""
+    return cast(RecordingLoader, environment.loader)
+
+
 def template_environment(templates: Path = PROJECT.templates_dir) -> jinja2.Environment:
     cache = PROJECT.build / ".jinja-cache"
     cache.mkdir(parents=True, exist_ok=True)
@@ -172,13 +178,13 @@ def template_environment(templates: Path = PROJECT.templates_dir) -> jinja2.Envi
 def render(environment: jinja2.Environment, name: str, context: dict) -> str:
     """The template `name` rendered; any error (Jinja's, or a filter's such as `|num`
     given text) becomes a BuildError at the template's line."""
-    read_text(Path(environment.loader.searchpath[0]) / name)  # UTF-8, or an error at the bad byte
+    read_text(Path(_recording(environment).searchpath[0]) / name)  # UTF-8, or an error at the bad byte
     try:
         return environment.get_template(name).render(context)
     except jinja2.TemplateError as error:  # TemplateNotFound is an OSError too: an include's, say
         raise template_error(error) from None
     except OSError as error:  # the compiled-template cache cannot be written: name its folder
-        cache = environment.bytecode_cache.directory
+        cache = cast(jinja2.FileSystemBytecodeCache, environment.bytecode_cache).directory
         raise OSError(
             error.errno, error.strerror, str(Path(error.filename).parent) if error.filename else cache
         ) from None
@@ -195,17 +201,18 @@ def render_templates(context: dict, build_dir: Path) -> tuple[list[Path], set[Pa
     watch the files see only real edits.
     """
     environment = template_environment()
+    loads = _recording(environment).loads
     build_dir.mkdir(parents=True, exist_ok=True)
     written, included = [], set()
     for template_path in PROJECT.templates():
-        environment.cache.clear()  # each include is looked up, and noted, in this render
-        start = len(environment.loader.loads)
+        cast(dict, environment.cache).clear()  # each include is looked up, and noted, in this render
+        start = len(loads)
         text = render(environment, template_path.name, context)
-        included |= set(environment.loader.loads[start:]) - {template_path}
+        included |= set(loads[start:]) - {template_path}
         target = build_dir / template_path.name
         if not target.exists() or target.read_text(encoding="utf-8") != text:
             target.write_text(text, encoding="utf-8")
         written.append(target)
     for leftover in set(build_dir.glob("*.tex")) - set(written):
         leftover.unlink()
-    return written, set(environment.loader.loads), included
+    return written, set(loads), included

@@ -70,9 +70,8 @@ def main() -> int:
             return 1
         print(f"[setup] installing {' '.join(missing)} with apt-get (about a minute)")
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        quiet = {"env": env, "stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL}
-        subprocess.run(["apt-get", "update", "-q"], check=True, **quiet)
-        subprocess.run(install_command(missing), check=True, **quiet)
+        for step in (["apt-get", "update", "-q"], install_command(missing)):
+            subprocess.run(step, check=True, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
         still_missing = missing_packages()
         if still_missing:
             print(f"error: still missing after apt-get: {' '.join(still_missing)}", file=sys.stderr)

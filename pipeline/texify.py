@@ -103,7 +103,7 @@ def escape_text(text: str) -> str:
     return "".join(_LIGATURE_BREAKERS.get(char, char) for char in escaped)
 
 
-def format_number(value: numbers.Real, digits: int = 3, trailing_zeros: bool = False) -> str:
+def format_number(value: float, digits: int = 3, trailing_zeros: bool = False) -> str:
     """LaTeX for `value`, rounded to `digits` significant digits.
 
     Integers (and floats that are whole numbers below a million) print in full with

@@ -65,7 +65,8 @@ def writes_to_a_file(fd: int) -> bool:
 
 def loaded_modules() -> set[Path]:
     """The source files of the modules this process has loaded."""
-    return {Path(m.__file__).resolve() for m in list(sys.modules.values()) if getattr(m, "__file__", None)}
+    files = [getattr(module, "__file__", None) for module in list(sys.modules.values())]
+    return {Path(file).resolve() for file in files if file}
 
 
 def own_code_changed(changes: set[tuple[watchfiles.Change, str]]) -> bool:
