@@ -50,8 +50,10 @@ ANSI_CODE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\
 GRACE = 10.0  # seconds a cell past its timeout gets to stop before the process ends
 # Modules every notebook imports for plumbing; the report lists the others' code.
 PLUMBING = {"figures_src/__init__.py", "figures_src/publish.py", "figures_src/page.py"}
-# Where a run's reads do not count as inputs: what the build makes, and what is not the project's.
-NOT_INPUTS = ("report/", ".venv/", ".git/")
+# Where a run's reads do not count as inputs: the build's own bookkeeping and scratch
+# folders, and what is not the project's. A file under report/ that another notebook
+# wrote (or a person put there) is an input like any other.
+NOT_INPUTS = ("report/stamps/", "report/build/", ".venv/", ".git/")
 
 
 @dataclass
@@ -154,14 +156,15 @@ class ReadRecorder:
             self._busy.on = False
 
     def wrote(self, path: Path) -> None:
-        """Note `path` as written if it is one of the project's files outside report/: the
-        notebook's output, so that a hand edit or a deletion of it reruns the notebook."""
+        """Note `path` as written if it is one of the project's files: the notebook's
+        output, so that a hand edit or a deletion of it reruns the notebook."""
         path = Path(os.path.abspath(path))
         compiled = "__pycache__" in path.parts  # Python's own cache of a module it imported
+        partial = path.suffix == ".partial"  # a file written under a temporary name, then renamed
         if (
             path.is_relative_to(PROJECT.root)
             and not PROJECT.shown(path).startswith(NOT_INPUTS)
-            and not compiled
+            and not (compiled or partial)
         ):
             self.written.add(path)
 
@@ -410,6 +413,7 @@ def run_notebook(path: Path, timeout: float) -> dict:
     recorder.see_imported_modules()
     mark_modules_used(cells)
     notebook = PROJECT.shown(path)
+    files = sorted({PROJECT.shown(p) for p in [*written, *recorder.written]})
     modules = sorted(
         name for name in recorder.texts if name.startswith("figures_src/") and name not in PLUMBING
     )
@@ -418,8 +422,9 @@ def run_notebook(path: Path, timeout: float) -> dict:
         "values": values,
         "cells": _mark_task_ranges([cell.as_record() for cell in cells]),
         "modules": [{"path": name, "source": recorder.texts[name]} for name in modules if name != notebook],
-        "files": sorted({PROJECT.shown(p) for p in [*written, *recorder.written]}),
-        "reads": dict(sorted(recorder.digests.items())),
+        "files": files,
+        # A file the notebook wrote and read back is its output, not an input.
+        "reads": {name: digest for name, digest in sorted(recorder.digests.items()) if name not in files},
     }
     write_atomically(PROJECT.results_of(path.stem), json.dumps(record, indent=1, sort_keys=True) + "\n")
     return record

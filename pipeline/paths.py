@@ -86,6 +86,11 @@ class Layout:
         return self.report / "code"
 
     @cached_property
+    def code_build(self) -> Path:
+        """Where the code pages are typeset (pipeline/listing.py)."""
+        return self.code / "build"
+
+    @cached_property
     def build(self) -> Path:
         """The rendered LaTeX, its logs and the preamble format."""
         return self.report / "build"
@@ -99,6 +104,11 @@ class Layout:
     def stamps(self) -> Path:
         """What each step last read and wrote, by content hash (pipeline/stamps.py)."""
         return self.report / "stamps"
+
+    @cached_property
+    def made(self) -> Path:
+        """Every file the build made under report/: the only ones it deletes (pipeline/made.py)."""
+        return self.stamps / "made.json"
 
     @cached_property
     def pdf(self) -> Path:
