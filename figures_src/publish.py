@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -24,9 +25,10 @@ from pypdf import PdfReader
 from sympy.printing.latex import LatexPrinter
 
 from figures_src.page import CM_PER_INCH, TEXT_HEIGHT_CM, TEXT_WIDTH_CM, TEXT_WIDTH_IN
-from pipeline.paths import PROJECT
+from pipeline.paths import PROJECT, ensure_this_checkout
 from pipeline.texify import escape_text
 
+ensure_this_checkout(getattr(sys.modules["__main__"], "__file__", None), Path.cwd())
 FIGURE_DIR = PROJECT.figures
 
 # Figures are drawn at the size they print, in the document's Computer Modern, with

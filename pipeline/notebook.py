@@ -316,12 +316,18 @@ def run_cells(path: Path, cells: list[Cell], timeout: float) -> tuple[dict, list
 
 def _cell_failure(error: BaseException, path: Path, cell: Cell, watchdog: Watchdog) -> str:
     """`figures_src/exN.py:LINE: error: ...` and, indented below it, where the cell was:
-    the traceback from the cell's own line inwards (the runner's frames left out)."""
+    the traceback from the cell's own line inwards (the runner's frames left out; for a
+    value publish refused, the notebook's frames only)."""
+    from figures_src.publish import PublishError
+
     trace = traceback.extract_tb(error.__traceback__)
     while trace and trace[0].filename != str(path):  # the runner's own frames, before the cell's
         trace.pop(0)
     while trace and trace[-1].filename == __file__:  # and after it (NoKeyboard, no_debugger)
         trace.pop()
+    if isinstance(error, PublishError):  # refused at the call: the API's insides do not help
+        while trace and trace[-1].filename != str(path):
+            trace.pop()
     for frame in trace:
         frame.filename = PROJECT.shown(Path(frame.filename))
     where = f"{PROJECT.shown(path)}:{_cell_line(trace, path, cell)}: error: cell {cell.number}"

@@ -173,3 +173,23 @@ class Layout:
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = Layout(ROOT)
+
+
+def project_of(folder: Path) -> Path | None:
+    """The checkout `folder` is in: the nearest folder up that holds pipeline/paths.py."""
+    return next((up for up in [folder, *folder.parents] if (up / "pipeline" / "paths.py").is_file()), None)
+
+
+def ensure_this_checkout(script: str | None, cwd: Path) -> None:
+    """Refuse to run a notebook of one checkout with the code of another.
+
+    A notebook started with the Python of another checkout's .venv (an editor that
+    remembers the interpreter of the folder it was copied from) would import that
+    checkout's pipeline and write its figures there, not here. The script's folder and
+    the working folder are both asked: a kernel's script is its launcher, in .venv."""
+    for place in [*([Path(script).resolve().parent] if script else []), cwd.resolve()]:
+        if (own := project_of(place)) not in (None, ROOT):
+            raise ImportError(
+                f"{place} belongs to the checkout {own}, but this Python imports the code of {ROOT}: "
+                f"run it with {own}/.venv/bin/python (make in {own} sets it up)"
+            )
