@@ -113,6 +113,14 @@ class WarmTeX:
             self.process.kill()
             self.process.wait()
         shutil.rmtree(self.folder, ignore_errors=True)
+        waiting_record(self.build_dir, self.fmt, self.process.pid).unlink(missing_ok=True)
+
+
+def waiting_record(build_dir: Path, fmt: str, pid: int | str) -> Path:
+    """The file list (-recorder) of a pdfLaTeX that has not yet read its document: it is
+    named after the format and the process (`<format><pid>.fls`) until the job's name is
+    known. A WarmTeX that never got its document leaves it behind."""
+    return build_dir / f"{fmt}{pid}.fls"
 
 
 _waiting: WarmTeX | None = None  # kept by warm_up(), used by the next compile's first pass

@@ -535,6 +535,8 @@ def test_make_watch_makes_the_pdf_make_makes(workspace: Workspace) -> None:
         stop_watch(workspace, watch)
     watched = checksum(workspace.pdf)
     assert not list((workspace.layout.build).glob(".warm-*")), "the watch left its pipe behind"
+    left = sorted(path.name for path in workspace.layout.build.glob("*.fls"))
+    assert left == ["submission.fls"], "the waiting pdfLaTeX left its file list behind"
     workspace.make("clean")
     workspace.make()
     assert checksum(workspace.pdf) == watched
