@@ -238,11 +238,12 @@ def typeset_code(notebook: str) -> None:
 
     start = time.perf_counter()
     before = snapshot(PROJECT, code_inputs(notebook))
-    typeset_code_pages(notebook)
     outputs = [PROJECT.code_pdf_of(notebook), PROJECT.page_map_of(notebook)]
-    made.record(
-        [*outputs, *made.job_files(PROJECT.code_build, notebook), PROJECT.code_build / "code-style.tex"]
-    )
+    try:
+        typeset_code_pages(notebook)
+    finally:  # typesetting that failed left its files too
+        source = [PROJECT.code_build / f"{notebook}.tex", PROJECT.code_build / "code-style.tex"]
+        made.record([*outputs, *source, *made.job_files(PROJECT.code_build, notebook)])
     write_stamp(PROJECT, f"code-{notebook}", Stamp(inputs=before, outputs=snapshot(PROJECT, outputs)))
     say(f"[code] {PROJECT.shown(PROJECT.code_pdf_of(notebook))} ({elapsed(start)})")
 
@@ -278,9 +279,11 @@ def compile_document(
     if not plain and current_format(PROJECT.build) is None:
         make_format()  # the document is always compiled from the format (pipeline/preamble.py)
     start = time.perf_counter()
-    built = compile_latex(PROJECT.build, "submission", int(settings["SOURCE_DATE_EPOCH"]), plain=plain)
-    publish_pdf(built, PROJECT.pdf)
-    made.record([PROJECT.pdf, *rendered, *made.job_files(PROJECT.build, "submission"), *jinja_cache()])
+    try:
+        built = compile_latex(PROJECT.build, "submission", int(settings["SOURCE_DATE_EPOCH"]), plain=plain)
+        publish_pdf(built, PROJECT.pdf)
+    finally:  # a compile that failed wrote its log and .aux too
+        made.record([PROJECT.pdf, *rendered, *made.job_files(PROJECT.build, "submission"), *jinja_cache()])
     read = recorded_inputs(PROJECT.build, "submission")
     # Files first found now (a new \\input, an include): hashed now, as they were read.
     found = snapshot(PROJECT, [*templates_read, *files_read(read)])

@@ -46,13 +46,14 @@ def record(paths: Iterable[Path]) -> None:
             _write(names | new)
 
 
+# What TeX and its tools write beside a job (latexmk's list, and the code pages' chunk log).
+JOB_EXTENSIONS = ("aux", "bbl", "bcf", "blg", "chunks", "fdb_latexmk", "fls")
+JOB_EXTENSIONS += ("lof", "log", "lot", "out", "pdf", "run.xml", "synctex.gz", "toc")
+
+
 def job_files(folder: Path, job: str) -> list[Path]:
-    """The files a TeX job wrote in `folder`: `<job>.*` (and its compile marker)."""
-    return [*folder.glob(f"{job}.*"), *folder.glob(f".{job}.compiling")]
-
-
-def made_by_the_build(path: Path) -> bool:
-    return PROJECT.shown(path) in recorded()
+    """The files a TeX job wrote in `folder` (`<job>.aux`, `.log`, ...) and its compile marker."""
+    return [folder / f"{job}.{extension}" for extension in JOB_EXTENSIONS] + [folder / f".{job}.compiling"]
 
 
 def delete(paths: Iterable[Path]) -> None:

@@ -169,3 +169,11 @@ def test_a_sets_order_is_the_same_on_every_run(workspace: Workspace) -> None:
         check=True,
     ).stdout.strip()
     assert [order["order"] for order in orders] == [seeded] * 3
+
+
+def test_make_clean_after_a_failed_compile_leaves_only_a_persons_files(workspace: Workspace) -> None:
+    workspace.write("templates/ex9.tex", "\\section{Nine}\n\\undefinedcommand\n")
+    assert workspace.make(check=False).returncode != 0
+    done = workspace.make("clean")
+    assert "not made by the build" not in done.stderr, done.stderr
+    assert sorted(p.name for p in workspace.layout.report.rglob("*")) == [".gitignore", ".lock"]
