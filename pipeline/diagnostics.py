@@ -191,6 +191,26 @@ def ambiguous_targets(log: str, build_dir: Path) -> list[BuildError]:
     return problems
 
 
+def missing_targets(log: str, build_dir: Path) -> list[BuildError]:
+    """Links to a target no heading, label or anchor defines, which pdfTeX only warns
+    about (and points at the page's top): at the rendered line that names the target,
+    traced to its template line."""
+    problems = []
+    for name in dict.fromkeys(re.findall(r"name\{([^}]+)\} has been referenced but does not exist", log)):
+        place = next(
+            (
+                template_place(path, number)
+                for path in sorted(build_dir.glob("*.tex"))
+                for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+                if "{" + name + "}" in line
+            ),
+            Place(build_dir / "submission.tex", None),
+        )
+        message = f"a link to {name}, a target the document does not have"
+        problems.append(BuildError(message, place.path, place.line, [place.text.strip()]))
+    return problems
+
+
 def _lines_with(pattern: str) -> list[Place]:
     """Every template line matching `pattern`."""
     found = re.compile(pattern)

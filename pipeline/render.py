@@ -15,10 +15,10 @@ import jinja2
 
 from figures_src import page
 from pipeline.config import load_settings, load_submission
-from pipeline.diagnostics import template_error
-from pipeline.errors import read_text
+from pipeline.diagnostics import Place, template_error, template_place
+from pipeline.errors import BuildError, read_text
 from pipeline.fonts import fontenc_option
-from pipeline.paths import PROJECT
+from pipeline.paths import EXERCISE, PROJECT, exercise_number
 from pipeline.texify import UNICODE_COMMANDS, format_number
 
 
@@ -45,9 +45,11 @@ def layout_context() -> dict:
 
 def document_context(notebooks: list[str]) -> dict:
     """What the document's templates see: `submission` (report.toml, escaped), `exercises`
-    (the exercise templates in their order), each notebook's values by its name
-    (`ex1.some_value`), `notebooks` (those whose code the appendix shows, with the cells
-    and modules it shows and where their typeset pages are), and the layout."""
+    (the exercise templates in their order, with their numbers), `task_cells` (every cell
+    titled with a task: its notebook, line and task, which a template must define), each
+    notebook's values by its name (`ex1.some_value`), `notebooks` (those whose code the
+    appendix shows, with the cells and modules it shows and where their typeset pages
+    are), and the layout."""
     everything = load_settings().appendix_show == "all"
     cited = cited_tasks()
     records = {}
@@ -58,7 +60,13 @@ def document_context(notebooks: list[str]) -> dict:
         records[notebook] = record
     return {
         "submission": load_submission().as_latex(),
-        "exercises": PROJECT.exercises(),
+        "exercises": {name: exercise_number(Path(f"{name}.tex")) for name in PROJECT.exercises()},
+        "task_cells": [
+            (record["notebook"], cell["first_line"], cell["task"])
+            for record in records.values()
+            for cell in record["cells"]
+            if cell["task"]
+        ],
         "notebooks": {name: record for name, record in records.items() if record["shown_cells"]},
         **{name: record["values"] for name, record in records.items()},
         **layout_context(),
@@ -206,6 +214,85 @@ def render_templates(context: dict, build_dir: Path) -> tuple[list[Path], set[Pa
         if not target.exists() or target.read_text(encoding="utf-8") != text:
             target.write_text(text, encoding="utf-8")
         written.append(target)
+    check_numbering(written, context.get("task_cells", []))
     for leftover in set(build_dir.glob("*.tex")) - set(written):
         leftover.unlink()
     return written, set(environment.loader.loads), included
+
+
+TASK = re.compile(r"\\task\{([^{}]*)\}")
+# Headings LaTeX numbers by counting: a task's letter would depend on the tasks before it.
+COUNTED_TASK = re.compile(r"\\subsection(?!\s*\*)")
+SECTION = re.compile(r"\\section(?!\s*\*)")
+END_DOCUMENT = re.compile(r"\\end\s*\{document\}")
+TEX_COMMENT = re.compile(r"(?<!\\)%.*")
+
+
+def check_numbering(rendered: list[Path], task_cells: list[tuple[str, int, str]]) -> None:
+    """Every number the document prints is the sheet's: an exercise's comes from its file
+    name and a task's letter from its `\\task{c}{Title}`, so nothing in an exercise may
+    number by counting (a `\\subsection`, a second `\\section`), no letter may be given
+    twice, and every cell titled with a task (`# %% 2(c) ...`) must answer one that a
+    template defines. An `\\end{document}` before the submission's own would end it there
+    silently (TeX then blames whatever it misses later): an error at its own line.
+    Rendered text is read (comments gone, includes in place), each problem traced to its
+    template line."""
+    defined: dict[str, Place] = {}
+    for path in rendered:
+        if path.name == "submission.tex":
+            continue
+        exercise = EXERCISE.fullmatch(path.name)
+        sections = 0
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            code = TEX_COMMENT.sub("", line)
+            sections += bool(exercise and SECTION.search(code))
+            problem, details = _numbering_problem(code, exercise, sections, defined)
+            if problem:
+                place = template_place(path, number)
+                raise BuildError(problem, place.path, place.line, [place.text.strip(), details])
+            for letter in TASK.findall(code) if exercise else []:
+                defined[f"{exercise.group(1)}({letter})"] = template_place(path, number)
+    for notebook, line, task in task_cells:
+        if task not in defined:
+            exercise, letter = task[:-1].split("(")
+            where = f"templates/ex{exercise}.tex would define it as \\task{{{letter}}}{{Title}}"
+            raise BuildError(
+                f"cell titled {task}, a task no template defines",
+                PROJECT.root / notebook,
+                line,
+                [f"{where}; or retitle the cell"],
+            )
+
+
+def _numbering_problem(
+    code: str, exercise: re.Match | None, sections: int, defined: dict[str, Place]
+) -> tuple[str, str]:
+    """What is wrong with one rendered line (without its comment) of a numbering, and how
+    to put it right; ('', '') if nothing."""
+    if END_DOCUMENT.search(code):
+        return (
+            "\\end{document} ends the submission here",
+            "what follows, and the code appendix, would be missing",
+        )
+    if not exercise:
+        return "", ""
+    if COUNTED_TASK.search(code):
+        return (
+            "a task is written \\task{letter}{Title}, not \\subsection{Title}",
+            "its letter is the sheet's; a \\subsection would be lettered by counting the tasks before it",
+        )
+    if sections > 1 and SECTION.search(code):
+        return (
+            "a second \\section in an exercise would take the next exercise's number",
+            "exercise N is templates/exN.tex, with one \\section",
+        )
+    for letter in TASK.findall(code):
+        task = f"{exercise.group(1)}({letter})"
+        if not re.fullmatch("[a-z]", letter):
+            return f"\\task{{{letter}}}: a task's letter is one of a to z, as on the sheet", ""
+        if task in defined:
+            return (
+                f"task {task} is defined twice",
+                f"first at {PROJECT.shown(defined[task].path)}:{defined[task].line}",
+            )
+    return "", ""
