@@ -96,8 +96,9 @@ def explain_missing_file(message: str) -> str:
             return f"{name} comes with the Debian package {package}: sudo apt-get install {package}"
         return f"{name} is not installed; `apt-file search {name}` names the Debian package that has it"
     return (
-        f"no figure or file named {name} (figures are report/figures/<name>.pdf, "
-        "saved by save_figure in a notebook; check the name, or run `make figures`)"
+        f"no figure or file named {name}: a figure made by hand belongs in templates/figures/ "
+        f"({name}.pdf, .png or .jpg); one a notebook saves with save_figure is report/figures/{name}.pdf "
+        "(check the name, or run `make figures`)"
     )
 
 

@@ -200,16 +200,17 @@ def _compile(build_dir: Path, main: str, env: dict) -> tuple[subprocess.Complete
 
 
 def latex_environment(build_dir: Path, source_date_epoch: int) -> dict[str, str]:
-    """How every LaTeX run of the document is started: fixed dates, where figures and
-    typeset code are found, and a log with one line per message."""
+    """How every LaTeX run of the document is started: fixed dates, where figures (the
+    notebooks' and those made by hand) and typeset code are found, and a log with one line per message."""
     # Relative to the build folder (in any copy of the project), so no path of this
     # machine reaches the PDF.
-    figures, code = (os.path.relpath(folder, PROJECT.build) for folder in (PROJECT.figures, PROJECT.code))
+    folders = (PROJECT.figures, PROJECT.handmade_figures, PROJECT.code)
+    figures, handmade, code = (os.path.relpath(folder, PROJECT.build) for folder in folders)
     return {
         **os.environ,
         "SOURCE_DATE_EPOCH": str(source_date_epoch),
         "FORCE_SOURCE_DATE": "1",
-        "TEXINPUTS": f".:{figures}:{code}:",
+        "TEXINPUTS": f".:{figures}:{handmade}:{code}:",
         "max_print_line": "10000",
     }
 

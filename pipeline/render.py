@@ -9,13 +9,14 @@ through pipeline.texify.format_number (the environment's `finalize`).
 import json
 import numbers
 import re
+import zlib
 from pathlib import Path
 
 import jinja2
 
 from figures_src import page
 from pipeline.config import load_settings, load_submission
-from pipeline.diagnostics import Place, template_error, template_place
+from pipeline.diagnostics import Place, template_error, template_place, where_used
 from pipeline.errors import BuildError, read_text
 from pipeline.fonts import fontenc_option
 from pipeline.paths import EXERCISE, PROJECT, exercise_number
@@ -215,6 +216,7 @@ def render_templates(context: dict, build_dir: Path) -> tuple[list[Path], set[Pa
             target.write_text(text, encoding="utf-8")
         written.append(target)
     check_numbering(written, context.get("task_cells", []))
+    check_pictures(written)
     for leftover in set(build_dir.glob("*.tex")) - set(written):
         leftover.unlink()
     return written, set(environment.loader.loads), included
@@ -296,3 +298,107 @@ def _numbering_problem(
                 f"first at {PROJECT.shown(defined[task].path)}:{defined[task].line}",
             )
     return "", ""
+
+
+PICTURE = re.compile(r"\\(plot|scan)\{([^{}]*)\}")
+PICTURE_TYPES = {".pdf": "PDF", ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+# How each type's files start: graphicx goes by the name's extension, pdfTeX by the bytes.
+MAGIC = {"PDF": b"%PDF-", "PNG": b"\x89PNG\r\n\x1a\n", "JPEG": b"\xff\xd8\xff"}
+
+
+def check_pictures(rendered: list[Path]) -> None:
+    """Figures made by hand (templates/figures/) are placed by name like the notebooks'
+    (`\\plot{name}...`, `\\scan{name}`), so a name must mean one file: a hand-made figure
+    named like a generated one, or two of one name, is an error. Every hand-made file a
+    template places, and every scan, must be there and readable as what its name says:
+    otherwise pdfTeX stops without a line (or a viewer shows half a page), so it is an
+    error at the template line that places it."""
+    handmade: dict[str, list[Path]] = {}
+    for file in sorted(PROJECT.handmade_figures.glob("*")):
+        handmade.setdefault(file.stem, []).append(file)
+    generated = {file.stem for file in PROJECT.figures.glob("*.pdf")}
+    for name, files in handmade.items():
+        pictures = [file for file in files if file.suffix.lower() in PICTURE_TYPES]
+        if name in generated and pictures:
+            problem = f"two figures are named {name}: {PROJECT.shown(pictures[0])} and one a notebook saves"
+            _picture_error(problem, name, "rename the one made by hand (and where a template places it)")
+        if len(pictures) > 1:
+            problem = f"two figures are named {name}: " + " and ".join(PROJECT.shown(f) for f in pictures)
+            _picture_error(problem, name, "keep one of them (LaTeX would take the first it finds)")
+    for path in rendered:
+        text = path.read_text(encoding="utf-8")
+        if "\\plot{" not in text and "\\scan{" not in text:
+            continue
+        for number, line in enumerate(text.splitlines(), start=1):
+            for macro, name in PICTURE.findall(TEX_COMMENT.sub("", line)):
+                problem, details = _picture_problem(macro, name, handmade)
+                if problem:
+                    place = template_place(path, number)
+                    raise BuildError(problem, place.path, place.line, [place.text.strip(), details])
+
+
+def _picture_error(problem: str, name: str, details: str) -> None:
+    """A figure's name means two files: an error where a template places it, or at the file."""
+    used = where_used(name)
+    raise BuildError(
+        problem,
+        used.path if used else PROJECT.handmade_figures / name,
+        used.line if used else None,
+        [used.text.strip() if used else "", details],
+    )
+
+
+def _picture_problem(macro: str, name: str, handmade: dict[str, list[Path]]) -> tuple[str, str]:
+    """What is wrong with the hand-made file `\\plot{name}` or `\\scan{name}` places, and
+    what to do; ('', '') if nothing (a \\plot of a notebook's figure is left to LaTeX)."""
+    given = PROJECT.handmade_figures / name
+    files = [given] if given.suffix.lower() in PICTURE_TYPES and given.is_file() else handmade.get(name, [])
+    pictures = [file for file in files if file.suffix.lower() in PICTURE_TYPES]
+    if not pictures and files:
+        found = ", ".join(PROJECT.shown(file) for file in files)
+        return f"\\{macro}{{{name}}}: {found} is not a PDF, PNG or JPG", "convert it to one of them"
+    if not pictures:
+        if macro == "plot":
+            return "", ""
+        return (
+            f"\\scan{{{name}}}: no scan named {name} in templates/figures/",
+            f"put it there as {name}.pdf (one page or more), {name}.png or {name}.jpg",
+        )
+    return unreadable(pictures[0]), "export or scan it again"
+
+
+def unreadable(file: Path) -> str:
+    """Why pdfTeX could not place `file`, judged by its bytes ('' if it looks whole): empty,
+    of another type than its name says, or cut short (a copy or download that stopped)."""
+    data = file.read_bytes()
+    shown, kind = PROJECT.shown(file), PICTURE_TYPES[file.suffix.lower()]
+    if not data:
+        return f"{shown} is empty"
+    actual = next((other for other, magic in MAGIC.items() if data[:1024].lstrip().startswith(magic)), None)
+    if actual is None and kind == "PDF" and MAGIC["PDF"] in data[:1024]:
+        actual = "PDF"  # a PDF may start with a few bytes of junk
+    if actual != kind:
+        what = f"a {actual} file" if actual else "not a picture"
+        return f"{shown} is {what}, not a {kind} as its name says"
+    whole = {
+        "PDF": b"%%EOF" in data[-1024:] and b"startxref" in data,
+        "PNG": _png_is_whole(data),
+        "JPEG": data.rstrip(b"\0\r\n")[-2:] == b"\xff\xd9",
+    }
+    return "" if whole[kind] else f"{shown} is cut short: its {kind} data ends early"
+
+
+def _png_is_whole(data: bytes) -> bool:
+    """Whether the PNG's chunks run, each whole and with its checksum, to its end chunk."""
+    at = 8
+    while at + 12 <= len(data):
+        length = int.from_bytes(data[at : at + 4], "big")
+        kind, body = data[at + 4 : at + 8], data[at + 8 : at + 8 + length]
+        if len(body) < length or data[at + 8 + length : at + 12 + length] != zlib.crc32(kind + body).to_bytes(
+            4, "big"
+        ):
+            return False
+        if kind == b"IEND":
+            return True
+        at += 12 + length
+    return False
