@@ -18,6 +18,11 @@ from pipeline.paths import PROJECT
 from pipeline.tex_setup import required_packages
 
 OVERFULL_LIMIT_PT = 1.0
+SPLIT_IT = (
+    "make it smaller, or split it (a table into two, a display into several) so that each part fits a page"
+)
+# What templates/preamble.tex logs at each page: its number, the file and line being read.
+SHIPPED = re.compile(r"^<shipout (\d+) ([^:\n]*):(\d+)>$", re.MULTILINE)
 NEARBY = 40  # rendered lines to look back for one a template line produced
 
 # TeX's terse messages, and what they usually mean in a template.
@@ -240,6 +245,34 @@ def overfull_boxes(log: str, build_dir: Path) -> list[str]:
         message = f"a line sticks out {match.group(1)} pt into the margin"
         warnings.append(warning(place.path, place.line, message, [place.text.strip()]))
     return warnings
+
+
+def page_overflows(log: str, build_dir: Path) -> list[BuildError]:
+    """What runs off the bottom of a page (a table, a display or a box taller than the
+    space left, a float larger than the page), which TeX only warns about while the PDF
+    shows it cut off or over the page number: errors at the template line where what
+    overfills a page ends (TeX makes a page once it reads the line after it, which
+    templates/preamble.tex logs at each page), or where the float ends."""
+    problems = []
+    too_tall = r"Overfull \\vbox \((\d+(?:\.\d+)?)pt too high\) has occurred while \\output is active"
+    for match in re.finditer(too_tall, log):
+        if float(match.group(1)) <= OVERFULL_LIMIT_PT:
+            continue
+        shipped = SHIPPED.search(log, match.end())
+        if not shipped:
+            continue
+        page, rendered, line = shipped.group(1), shipped.group(2) or "submission.tex", int(shipped.group(3))
+        place = template_place(build_dir / rendered, max(line - 1, 1))
+        height = float(match.group(1))
+        message = f"page {page} is {height:.1f} pt taller than the text area: its foot runs off the page"
+        problems.append(BuildError(message, place.path, place.line, [place.text.strip(), SPLIT_IT]))
+    for match in re.finditer(r"Float too large for page by (\d+(?:\.\d+)?)pt on input line (\d+)", log):
+        place = template_place(_file_being_read(log[: match.start()], build_dir), int(match.group(2)))
+        message = (
+            f"a float is {float(match.group(1)):.1f} pt taller than the page: its foot runs off the page"
+        )
+        problems.append(BuildError(message, place.path, place.line, [place.text.strip(), SPLIT_IT]))
+    return problems
 
 
 def template_error(error: Exception) -> BuildError:

@@ -19,6 +19,7 @@ from pipeline.diagnostics import (
     latex_error_report,
     missing_targets,
     overfull_boxes,
+    page_overflows,
     undefined_references,
     where_used,
 )
@@ -250,7 +251,11 @@ def compile_document(build_dir: Path, main: str, source_date_epoch: int, *, plai
             used.line if used else None,
             [used.text.strip() if used else "", hint, the_log],
         )
-    if problems := ambiguous_targets(log, build_dir) + missing_targets(log, build_dir):
+    if (
+        problems := ambiguous_targets(log, build_dir)
+        + missing_targets(log, build_dir)
+        + page_overflows(log, build_dir)
+    ):
         problems[0].details.append(the_log)
         raise problems[0]
     marker.unlink()

@@ -16,7 +16,7 @@ import jinja2
 
 from figures_src import page
 from pipeline.config import load_settings, load_submission
-from pipeline.diagnostics import Place, template_error, template_place, where_used
+from pipeline.diagnostics import template_error, template_place, where_used
 from pipeline.errors import BuildError, read_text
 from pipeline.fonts import fontenc_option
 from pipeline.paths import EXERCISE, PROJECT, exercise_number
@@ -228,6 +228,7 @@ COUNTED_TASK = re.compile(r"\\subsection(?!\s*\*)")
 SECTION = re.compile(r"\\section(?!\s*\*)")
 END_DOCUMENT = re.compile(r"\\end\s*\{document\}")
 TEX_COMMENT = re.compile(r"(?<!\\)%.*")
+MAY_NUMBER = re.compile(r"\\(?:task|subsection|section|end)\b")
 
 
 def check_numbering(rendered: list[Path], task_cells: list[tuple[str, int, str]]) -> None:
@@ -239,21 +240,24 @@ def check_numbering(rendered: list[Path], task_cells: list[tuple[str, int, str]]
     silently (TeX then blames whatever it misses later): an error at its own line.
     Rendered text is read (comments gone, includes in place), each problem traced to its
     template line."""
-    defined: dict[str, Place] = {}
+    defined: dict[str, tuple[Path, int]] = {}  # each task's rendered file and line
     for path in rendered:
         if path.name == "submission.tex":
             continue
         exercise = EXERCISE.fullmatch(path.name)
         sections = 0
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            code = TEX_COMMENT.sub("", line)
+        text = path.read_text(encoding="utf-8")
+        lines = text.splitlines()
+        # Only the lines that may hold a heading or an \end (most hold neither), in order.
+        for number in sorted({text.count("\n", 0, match.start()) + 1 for match in MAY_NUMBER.finditer(text)}):
+            code = TEX_COMMENT.sub("", lines[number - 1])
             sections += bool(exercise and SECTION.search(code))
             problem, details = _numbering_problem(code, exercise, sections, defined)
             if problem:
                 place = template_place(path, number)
                 raise BuildError(problem, place.path, place.line, [place.text.strip(), details])
             for letter in TASK.findall(code) if exercise else []:
-                defined[f"{exercise.group(1)}({letter})"] = template_place(path, number)
+                defined[f"{exercise.group(1)}({letter})"] = (path, number)
     for notebook, line, task in task_cells:
         if task not in defined:
             exercise, letter = task[:-1].split("(")
@@ -267,7 +271,7 @@ def check_numbering(rendered: list[Path], task_cells: list[tuple[str, int, str]]
 
 
 def _numbering_problem(
-    code: str, exercise: re.Match | None, sections: int, defined: dict[str, Place]
+    code: str, exercise: re.Match | None, sections: int, defined: dict[str, tuple[Path, int]]
 ) -> tuple[str, str]:
     """What is wrong with one rendered line (without its comment) of a numbering, and how
     to put it right; ('', '') if nothing."""
@@ -293,10 +297,8 @@ def _numbering_problem(
         if not re.fullmatch("[a-z]", letter):
             return f"\\task{{{letter}}}: a task's letter is one of a to z, as on the sheet", ""
         if task in defined:
-            return (
-                f"task {task} is defined twice",
-                f"first at {PROJECT.shown(defined[task].path)}:{defined[task].line}",
-            )
+            first = template_place(*defined[task])
+            return f"task {task} is defined twice", f"first at {PROJECT.shown(first.path)}:{first.line}"
     return "", ""
 
 
