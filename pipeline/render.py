@@ -292,6 +292,11 @@ def _numbering_problem(
             "a second \\section in an exercise would take the next exercise's number",
             "exercise N is templates/exN.tex, with one \\section",
         )
+    if sections == 0 and TASK.search(code):
+        return (
+            "a task before its exercise's \\section{Title}",
+            "it would be numbered as a task of the exercise before",
+        )
     for letter in TASK.findall(code):
         task = f"{exercise.group(1)}({letter})"
         if not re.fullmatch("[a-z]", letter):

@@ -153,6 +153,16 @@ def test_a_heading_that_would_not_keep_the_sheet_number_is_an_error_at_its_line(
     assert failing(workspace) == ("templates/ex2.tex", at + 1, message)
 
 
+def test_a_task_before_the_exercise_heading_is_an_error_at_its_line(workspace: Workspace) -> None:
+    """Without the exercise's \\section first, it would read as 4(a) after exercise 4's tasks."""
+    workspace.write("templates/ex5.tex", "\\task{a}{A task}\nText.\n\\section{Late}\n")
+    assert failing(workspace) == (
+        "templates/ex5.tex",
+        1,
+        "error: a task before its exercise's \\section{Title}",
+    )
+
+
 def test_a_starred_subsection_and_a_commented_one_are_fine(workspace: Workspace) -> None:
     lines = template_lines(workspace, "ex2.tex")
     at = line_of(lines, r"\task{c}") - 1
