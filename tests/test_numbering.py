@@ -105,8 +105,8 @@ def test_a_deleted_task_renumbers_no_other_and_its_cells_still_link_to_it(worksp
     marks = bookmarks(workspace.pdf)
     assert not any(title.startswith("2(b)") for title in marks)
     task_page = next(page for title, page in marks.items() if title.startswith("2(c) Does"))
-    assert target_pages(workspace.pdf)["subsection.2.c"] == task_page
-    assert "subsection.2.c" in links(workspace.pdf)  # the appendix's "answers 2(c)"
+    assert target_pages(workspace.pdf)["subsection.2.3"] == task_page
+    assert "subsection.2.3" in links(workspace.pdf)  # the appendix's "answers 2(c)"
 
 
 def test_moved_tasks_and_a_skipped_letter_keep_their_letters(workspace: Workspace) -> None:
