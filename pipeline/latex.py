@@ -202,7 +202,8 @@ def _compile(build_dir: Path, main: str, env: dict) -> tuple[subprocess.Complete
 
 def latex_environment(build_dir: Path, source_date_epoch: int) -> dict[str, str]:
     """How every LaTeX run of the document is started: fixed dates, where figures (the
-    notebooks' and those made by hand) and typeset code are found, and a log with one line per message."""
+    notebooks' and those made by hand) and typeset code are found, and a log with one
+    line per message."""
     # Relative to the build folder (in any copy of the project), so no path of this
     # machine reaches the PDF.
     folders = (PROJECT.figures, PROJECT.handmade_figures, PROJECT.code)

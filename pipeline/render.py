@@ -401,9 +401,8 @@ def _png_is_whole(data: bytes) -> bool:
     while at + 12 <= len(data):
         length = int.from_bytes(data[at : at + 4], "big")
         kind, body = data[at + 4 : at + 8], data[at + 8 : at + 8 + length]
-        if len(body) < length or data[at + 8 + length : at + 12 + length] != zlib.crc32(kind + body).to_bytes(
-            4, "big"
-        ):
+        checksum = data[at + 8 + length : at + 12 + length]
+        if len(body) < length or checksum != zlib.crc32(kind + body).to_bytes(4, "big"):
             return False
         if kind == b"IEND":
             return True
