@@ -6,6 +6,7 @@ TeX error's file names the template; its line is found by matching the rendered 
 against the template's lines, with each `\\VAR{...}` standing for any text.
 """
 
+import os
 import re
 import traceback
 from dataclasses import dataclass
@@ -137,6 +138,9 @@ def latex_error_report(log: str, build_dir: Path) -> BuildError:
     """The first error of a LaTeX log in plain words, at the template place it comes from."""
     lines = log.splitlines()
     for index, line in enumerate(lines):
+        picture = re.match(r"^!pdfTeX error: \S+ \(file (.+?)\): (.+)$", line)
+        if picture and (build_dir / picture.group(1)).resolve().parent != build_dir.resolve():
+            return unreadable_picture(build_dir / picture.group(1), picture.group(2))  # not the PDF it writes
         if failed := re.match(r"^!pdfTeX error: .*\((.+)\)$", line):  # the system refused a write
             return BuildError(f"pdfTeX could not write the PDF: {failed.group(1).lower()}", build_dir)
         located = re.match(r"^(?:\./)?(\S+?\.tex):(\d+): (.*)$", line)
@@ -167,6 +171,19 @@ def latex_error_report(log: str, build_dir: Path) -> BuildError:
             ]
             return BuildError(message, place.path, place.line, details)
     return BuildError("LaTeX stopped without naming an error")
+
+
+def unreadable_picture(file: Path, reason: str) -> BuildError:
+    """A picture pdfTeX could not read (a PDF whose insides are broken, say), which stops
+    it without a line: an error at the template line that places it by name."""
+    file = Path(os.path.normpath(file))
+    used = where_used(file.stem) or where_used(file.name)
+    return BuildError(
+        f"{PROJECT.shown(file)} cannot be read: {reason}",
+        used.path if used else file,
+        used.line if used else None,
+        [used.text.strip() if used else "", "export or scan it again"],
+    )
 
 
 def undefined_references(log: str) -> list[str]:

@@ -145,6 +145,11 @@ def test_a_hand_made_figure_is_an_input_of_the_document(workspace: Workspace) ->
             photo("JPEG", (400, 300))[:800],
             "templates/figures/2b.jpg is cut short: its JPEG data ends early",
         ),
+        (
+            "2b.pdf",
+            b"%PDF-1.4\ngarbage\nstartxref\n0\n%%EOF\n",
+            "templates/figures/2b.pdf cannot be read: xpdf: reading PDF image failed",
+        ),
         ("2b.gif", photo("GIF", (40, 30)), r"\scan{2b}: templates/figures/2b.gif is not a PDF, PNG or JPG"),
         ("other.pdf", scanned_pdf(1), r"\scan{2b}: no scan named 2b in templates/figures/"),
     ],
