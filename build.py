@@ -87,6 +87,7 @@ def document_inputs(notebooks: list[str]) -> list[Path]:
         )
     ]
     figures = sorted(PROJECT.figures.glob("*")) if PROJECT.figures.is_dir() else []
+    figures += sorted(PROJECT.handmade_figures.glob("*"))  # one added beside another of its name counts
     return [
         PROJECT.config,
         *PROJECT.templates(),

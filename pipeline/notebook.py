@@ -85,8 +85,8 @@ class Cell:
 
     def as_record(self) -> dict:
         """The cell for the templates: its code, output and figures, and for a task's cell
-        the hyperref anchor of that task's heading (`1(b)` is the second subsection of
-        section 1: `subsection.1.2`)."""
+        the link target of that task's heading, named by its letter wherever the task
+        stands (`\\task{b}` of exercise 1 is `subsection.1.2`, templates/preamble.tex)."""
         exercise, _, letter = self.task.partition("(")
         anchor = f"subsection.{exercise}.{ord(letter[0]) - ord('a') + 1}" if self.task else ""
         return {

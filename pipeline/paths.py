@@ -5,6 +5,7 @@ Everything else imports its paths from here, so the layout is written down once:
   figures_src/ex<N>.py      a notebook (N = 1, 2, ...); other .py files there are modules
   templates/ex<N>.tex       exercise N's text, placed in the document in the order of N
   templates/<name>.tex      the other templates (submission, preamble, code), rendered too
+  templates/figures/        figures made by hand (PDF, PNG, JPG), placed like generated ones
   report.toml               the submission's details
   report/                   everything the build makes (results, figures, code, build, the PDF)
 
@@ -52,6 +53,12 @@ class Layout:
     @cached_property
     def templates_dir(self) -> Path:
         return self.root / "templates"
+
+    @cached_property
+    def handmade_figures(self) -> Path:
+        """Figures a person made (drawn, scanned: PDF, PNG, JPG), sources like the templates
+        that place them; never written by the build."""
+        return self.templates_dir / "figures"
 
     @cached_property
     def standalone_dir(self) -> Path:
