@@ -48,12 +48,15 @@ help:
 
 # .venv is current while it was made by the Python that $(PYTHON) names now (its path,
 # symlinks resolved, is kept in .venv/made-by) from these $(LOCKS) (their text is
-# kept in .venv/requirements.txt); otherwise it is made anew, with a line saying why.
+# kept in .venv/requirements.txt), and finds the project's code through project-root.pth;
+# otherwise it is made anew, with a line saying why. project-root.pth names the project relative to
+# .venv, so a copied, moved or linked checkout imports its own code, never another's.
 # TeX Live and the PDF tools come from Debian (pipeline/tex_setup.py installs what is
 # missing); report/.tex-ready is a copy of debian-packages.txt as it was last found installed.
 setup:
 	@{ [ "$$(cat $(VENV)/made-by 2>/dev/null)" = "$$(readlink -f "$$(command -v $(PYTHON))")" ] \
-		&& cat $(LOCKS) | cmp -s - $(VENV)/requirements.txt; } || $(MAKE_VENV); \
+		&& cat $(LOCKS) | cmp -s - $(VENV)/requirements.txt && compgen -G "$(ROOT_PTH)" >/dev/null; } \
+		|| $(MAKE_VENV); \
 	cmp -s debian-packages.txt report/.tex-ready 2>/dev/null || $(PYTHON) -m pipeline.tex_setup
 
 # Debian's Python needs python3-venv for `-m venv`; as root we install it and retry.
@@ -61,16 +64,20 @@ INSTALL_VENV_SUPPORT = { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null &&
 	&& apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 	--no-install-recommends python3-venv >/dev/null && $(PYTHON) -m venv $(VENV); }
 
+ROOT_PTH = $(VENV)/lib/python*/site-packages/project-root.pth
+
 MAKE_VENV = { \
-	if [ -d $(VENV) ]; then echo "[setup] $(VENV) was made by another Python or from another requirements.txt; making it anew"; \
-	else echo "[setup] creating $(VENV) from requirements.txt"; fi; \
+	if [ ! -d $(VENV) ]; then echo "[setup] creating $(VENV) from requirements.txt"; \
+	elif ! compgen -G "$(ROOT_PTH)" >/dev/null; then echo "[setup] $(VENV) imports the project's code from \
+	another folder (a copied or moved checkout, or an older setup); making it anew"; \
+	else echo "[setup] $(VENV) was made by another Python or from another requirements.txt; making it anew"; fi; \
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
 		|| { echo "error: $(PYTHON) is not Python 3.11 or newer; run make PYTHON=python3.11" >&2; exit 1; }; \
 	rm -rf $(VENV); \
 	$(PYTHON) -m venv $(VENV) 2>/dev/null || $(INSTALL_VENV_SUPPORT) \
 		|| { echo "error: '$(PYTHON) -m venv' failed; on Debian: sudo apt-get install python3-venv" >&2; exit 1; }; \
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt || exit 1; \
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --editable . \
-		|| exit 1; \
+	$(PY) -c 'import os, sysconfig; site = sysconfig.get_path("purelib"); \
+		open(os.path.join(site, "project-root.pth"), "w").write(os.path.relpath(".", site) + "\n")' || exit 1; \
 	cat $(LOCKS) > $(VENV)/requirements.txt; \
 	readlink -f "$$(command -v $(PYTHON))" > $(VENV)/made-by; }

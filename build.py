@@ -33,6 +33,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from pipeline import made
 from pipeline.errors import BuildError, BuildFailed, Reported, say, warning
 from pipeline.paths import PROJECT, exercise_number
 from pipeline.stamps import Stamp, forget, read_stamp, snapshot, write_atomically, write_stamp
@@ -46,6 +47,9 @@ BUILD_FAILED = "build failed; report/submission.pdf (if any) is the last good on
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 # Figures are only written to files in a build; in Jupyter or VS Code they are shown.
 FILES_ONLY = {"MPLBACKEND": "pdf"}
+# The order of a set of strings (or of a dict built from one) changes between runs of
+# Python unless its hash seed is fixed: one seed, so the same sources give the same PDF.
+ONE_HASH_SEED = {"PYTHONHASHSEED": "0"}
 CHANGES_SHOWN = 10  # lines naming the printed values a build changed
 _children: set[subprocess.Popen] = set()  # stopped if the build is interrupted
 _stamping_notebooks = threading.Lock()
@@ -82,6 +86,7 @@ def document_inputs(notebooks: list[str]) -> list[Path]:
         )
     ]
     figures = sorted(PROJECT.figures.glob("*")) if PROJECT.figures.is_dir() else []
+    figures += sorted(PROJECT.handmade_figures.glob("*"))  # one added beside another of its name counts
     return [
         PROJECT.config,
         *PROJECT.templates(),
@@ -152,6 +157,7 @@ def run_notebook(notebook: str, reason: str, timeout_minutes: float) -> None:
         **os.environ,
         **ONE_THREAD,
         **FILES_ONLY,
+        **ONE_HASH_SEED,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT.root), os.environ.get("PYTHONPATH")])),
     }
     command = [sys.executable, "-m", "pipeline.notebook", str(path), "--timeout", str(timeout_minutes * 60)]
@@ -181,10 +187,11 @@ def run_notebook(notebook: str, reason: str, timeout_minutes: float) -> None:
         raise BuildError("the notebook ended before its last cell, without an error", path)
     record = json.loads(PROJECT.results_of(notebook).read_text(encoding="utf-8"))
     inputs = {name: before.get(name, digest) for name, digest in record["reads"].items()}
-    made = [PROJECT.results_of(notebook), *(PROJECT.root / name for name in record["files"])]
+    outputs = [PROJECT.results_of(notebook), *(PROJECT.root / name for name in record["files"])]
+    made.record(outputs)
     with _stamping_notebooks:  # of two notebooks finishing together, the second sees the first
         saved_by_no_other(notebook, record["files"])
-        write_stamp(PROJECT, step, Stamp(inputs=inputs, outputs=snapshot(PROJECT, made)))
+        write_stamp(PROJECT, step, Stamp(inputs=inputs, outputs=snapshot(PROJECT, outputs)))
 
 
 def saved_by_no_other(notebook: str, files: list[str]) -> None:
@@ -224,9 +231,13 @@ def typeset_code(notebook: str) -> None:
 
     start = time.perf_counter()
     before = snapshot(PROJECT, code_inputs(notebook))
-    typeset_code_pages(notebook)
-    made = [PROJECT.code_pdf_of(notebook), PROJECT.page_map_of(notebook)]
-    write_stamp(PROJECT, f"code-{notebook}", Stamp(inputs=before, outputs=snapshot(PROJECT, made)))
+    outputs = [PROJECT.code_pdf_of(notebook), PROJECT.page_map_of(notebook)]
+    try:
+        typeset_code_pages(notebook)
+    finally:  # typesetting that failed left its files too
+        source = [PROJECT.code_build / f"{notebook}.tex", PROJECT.code_build / "code-style.tex"]
+        made.record([*outputs, *source, *made.job_files(PROJECT.code_build, notebook)])
+    write_stamp(PROJECT, f"code-{notebook}", Stamp(inputs=before, outputs=snapshot(PROJECT, outputs)))
     say(f"[code] {PROJECT.shown(PROJECT.code_pdf_of(notebook))} ({elapsed(start)})")
 
 
@@ -239,6 +250,7 @@ def make_format() -> None:
         FormatError
     ):  # the compile then shows the preamble's error, or says it did without
         if ensure_format():
+            made.record(PROJECT.build.glob("preamble-*.fmt"))
             say(f"[format] report/build/preamble-*.fmt ({elapsed(start)})")
 
 
@@ -260,8 +272,11 @@ def compile_document(
     if not plain and current_format(PROJECT.build) is None:
         make_format()  # the document is always compiled from the format (pipeline/preamble.py)
     start = time.perf_counter()
-    built = compile_latex(PROJECT.build, "submission", int(settings["SOURCE_DATE_EPOCH"]), plain=plain)
-    publish_pdf(built, PROJECT.pdf)
+    try:
+        built = compile_latex(PROJECT.build, "submission", int(settings["SOURCE_DATE_EPOCH"]), plain=plain)
+        publish_pdf(built, PROJECT.pdf)
+    finally:  # a compile that failed wrote its log and .aux too
+        made.record([PROJECT.pdf, *rendered, *made.job_files(PROJECT.build, "submission"), *jinja_cache()])
     read = recorded_inputs(PROJECT.build, "submission")
     # Files first found now (a new \\input, an include): hashed now, as they were read.
     found = snapshot(PROJECT, [*templates_read, *files_read(read)])
@@ -288,6 +303,7 @@ def list_changed_values(printed: dict[str, str]) -> None:
         else {}
     )
     write_atomically(PROJECT.printed_values, json.dumps(printed, indent=1, sort_keys=True) + "\n")
+    made.record([PROJECT.printed_values])
     lines = changed_values(before, printed)
     for line in lines[:CHANGES_SHOWN]:
         say(line)
@@ -302,22 +318,39 @@ def remove_leftovers(notebooks: list[str]) -> None:
     """Delete what no current step made: the results, code pages and figures of a
     notebook that was deleted or renamed, a figure a notebook no longer saves. What is
     not there cannot reach the PDF; a template that still uses a deleted notebook's
-    values stops at its line."""
+    values stops at its line. Only files the build made are deleted (pipeline/made.py)."""
     keep = {PROJECT.stamps / f"{kind}-{name}.json" for kind in ("notebook", "code") for name in notebooks}
-    keep.add(PROJECT.stamps / "document.json")
+    keep |= {PROJECT.stamps / "document.json", PROJECT.made}
     for stamp_file in PROJECT.stamps.glob("*.json") if PROJECT.stamps.is_dir() else []:
         if stamp_file not in keep:
             stamp_file.unlink()
-    made = {PROJECT.results_of(name) for name in notebooks} | {
+    current = {PROJECT.results_of(name) for name in notebooks} | {
         path for name in notebooks for path in (PROJECT.code_pdf_of(name), PROJECT.page_map_of(name))
     }
     for name in notebooks:
         stamp = read_stamp(PROJECT, f"notebook-{name}")
-        made |= {PROJECT.root / output for output in (stamp.outputs if stamp else {})}
-    for folder in (PROJECT.results, PROJECT.code, PROJECT.figures):
-        for path in folder.glob("*") if folder.is_dir() else []:
-            if path.is_file() and path not in made:
-                path.unlink()
+        current |= {PROJECT.root / output for output in (stamp.outputs if stamp else {})}
+    made.delete(
+        path
+        for folder in (PROJECT.results, PROJECT.code, PROJECT.figures)
+        for path in (folder.glob("*") if folder.is_dir() else [])
+        if path.is_file() and path not in current
+    )
+
+
+def jinja_cache() -> list[Path]:
+    """The templates Jinja2 compiled, kept for the next render (pipeline/render.py)."""
+    return list((PROJECT.build / ".jinja-cache").glob("__jinja2_*.cache"))
+
+
+def name_what_is_not_ours() -> None:
+    """One warning for each file under report/ that the build did not make: it is left
+    alone, but a file there is easily mistaken for a source (a drawing the PDF shows)."""
+    for path in made.unknown_files():
+        message = "not made by the build, so left alone; report/ holds what the build makes"
+        say(
+            warning(path, None, message, ["hand-made figures and scans go in templates/figures/"]), error=True
+        )
 
 
 # --- The build ------------------------------------------------------------------------
@@ -327,6 +360,7 @@ def build(*, figures_only: bool) -> None:
     """Bring every step up to date (with `figures_only`, rerun every notebook and stop
     before LaTeX); raise BuildFailed with every problem found."""
     notebooks = [path.stem for path in PROJECT.notebooks()]
+    made.adopt_an_older_builds_files()
     remove_leftovers(notebooks)
     reasons = {name: "make figures" if figures_only else why_run(f"notebook-{name}") for name in notebooks}
     to_run = {name: reason for name, reason in reasons.items() if reason}
@@ -355,6 +389,7 @@ def build(*, figures_only: bool) -> None:
     for stray in sorted(set(PROJECT.strays()) - set(read_by_the_document())):
         notebooks_are = "notebooks are figures_src/ex<N>.py and exercises templates/ex<N>.tex"
         say(warning(stray, None, f"ignored: {notebooks_are}"), error=True)
+    name_what_is_not_ours()
 
 
 def read_by_the_document() -> list[Path]:
@@ -368,7 +403,10 @@ def wrote_project_files(notebooks: set[str]) -> bool:
     """Whether any of these notebooks wrote a file of the project besides its results and
     figures: one running beside it may have failed for want of it, and is worth a second run."""
     stamps = [read_stamp(PROJECT, f"notebook-{name}") for name in notebooks]
-    return any(not name.startswith("report/") for stamp in stamps if stamp for name in stamp.outputs)
+    results_and_figures = (PROJECT.shown(PROJECT.results) + "/", PROJECT.shown(PROJECT.figures) + "/")
+    return any(
+        not name.startswith(results_and_figures) for stamp in stamps if stamp for name in stamp.outputs
+    )
 
 
 def rerun_notebooks_whose_inputs_changed(notebooks: list[str]) -> None:
@@ -438,11 +476,8 @@ def one_build_at_a_time() -> Iterator[None]:
 
 
 def clean() -> None:
-    """Remove everything the build made under report/ (but the lock and .gitignore)."""
-    for path in sorted(PROJECT.report.rglob("*"), reverse=True):
-        if path in (PROJECT.lock, PROJECT.report / ".gitignore"):
-            continue
-        path.rmdir() if path.is_dir() and not path.is_symlink() else path.unlink()
+    """Remove everything the build made under report/, and only that (pipeline/made.py)."""
+    made.clean()
 
 
 def main(argv: list[str]) -> int:

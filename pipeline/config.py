@@ -97,22 +97,54 @@ class Settings:
 
 
 class Lines:
-    """Where each table and key of report.toml is written, for errors that name the line."""
+    """Where each table and key of report.toml is written, for errors that name the line.
 
-    KEY = re.compile(r"\s*([A-Za-z0-9_-]+)\s*=")
+    Keys are found as TOML writes them: under a `[table]` or `[[table]]` header, dotted
+    (`submission.course = ...` at the top), and in inline tables (`members = [{name =
+    ...}, {name = ...}]`, on one line or several), the n-th `{` of an array being its
+    n-th table."""
+
     HEADER = re.compile(r"\s*(\[\[?)\s*([A-Za-z0-9_-]+)\s*\]\]?")
+    TOKEN = re.compile(r"([A-Za-z0-9_-]+(?:\s*\.\s*[A-Za-z0-9_-]+)*)\s*=|[{}\[\]]")
+    STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'')
 
     def __init__(self, text: str) -> None:
         self.tables: dict[tuple[str, int], int] = {}
         self.keys: dict[tuple[str, int, str], int] = {}
         table, index, seen = "", 0, dict[str, int]()
+        pending: str | None = None  # a top-level key whose value may be an inline table
+        inline: str | None = None  # the table whose inline tables are being read
+        depth = braces = 0  # brackets open in its value; its inline tables so far
         for number, line in enumerate(text.splitlines(), start=1):
-            if header := self.HEADER.match(line):
-                table = header.group(2)
+            if inline is None and (header := self.HEADER.match(line)):
+                table, pending = header.group(2), None
                 index = seen[table] = seen.get(table, 0) + 1 if header.group(1) == "[[" else 1
                 self.tables[(table, index)] = number
-            elif key := self.KEY.match(line):
-                self.keys[(table, index, key.group(1))] = number
+                continue
+            bare = self.STRING.sub(lambda string: "_" * len(string.group(0)), line).split("#")[0]
+            for token in self.TOKEN.finditer(bare):
+                word = token.group(0)
+                if word in "{[" and (inline or pending):
+                    inline, pending = inline or pending, None
+                    depth, braces = depth + 1, braces + (word == "{")
+                elif word in "}]" and inline:
+                    depth -= 1
+                    inline, braces = (None, 0) if depth == 0 else (inline, braces)
+                elif word not in "{}[]":
+                    parts = [part.strip() for part in token.group(1).split(".")]
+                    pending = None
+                    if inline:
+                        self.keys.setdefault((inline, max(braces, 1), parts[0]), number)
+                    elif not table and len(parts) > 1:  # submission.course = ...
+                        self.tables.setdefault((parts[0], 1), number)
+                        self.keys.setdefault((parts[0], 1, parts[1]), number)
+                    else:
+                        self.keys.setdefault((table, index, parts[0]), number)
+                        if not table:  # submission = {course = ...}
+                            self.tables.setdefault((parts[0], 1), number)
+                            pending = parts[0]
+                else:
+                    pending = None
 
     def of(self, table: str, index: int = 1, key: str | None = None) -> int | None:
         """The line of `key` in the index-th `table` (or of the table's header)."""

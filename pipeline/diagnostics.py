@@ -6,6 +6,7 @@ TeX error's file names the template; its line is found by matching the rendered 
 against the template's lines, with each `\\VAR{...}` standing for any text.
 """
 
+import os
 import re
 import shutil
 import traceback
@@ -21,6 +22,11 @@ from pipeline.tex_setup import required_packages
 OVERFULL_LIMIT_PT = 1.0
 # pdfTeX's fwrite() failing without a reason, with less free space than this: a full disk.
 FULL_BELOW = 1 << 20
+SPLIT_IT = (
+    "make it smaller, or split it (a table into two, a display into several) so that each part fits a page"
+)
+# What templates/preamble.tex logs at each page: its number, the file and line being read.
+SHIPPED = re.compile(r"^<shipout (\d+) ([^:\n]*):(\d+)>$", re.MULTILINE)
 NEARBY = 40  # rendered lines to look back for one a template line produced
 
 # TeX's terse messages, and what they usually mean in a template.
@@ -99,8 +105,9 @@ def explain_missing_file(message: str) -> str:
             return f"{name} comes with the Debian package {package}: sudo apt-get install {package}"
         return f"{name} is not installed; `apt-file search {name}` names the Debian package that has it"
     return (
-        f"no figure or file named {name} (figures are report/figures/<name>.pdf, "
-        "saved by save_figure in a notebook; check the name, or run `make figures`)"
+        f"no figure or file named {name}: a figure made by hand belongs in templates/figures/ "
+        f"({name}.pdf, .png or .jpg); one a notebook saves with save_figure is report/figures/{name}.pdf "
+        "(check the name, or run `make figures`)"
     )
 
 
@@ -134,6 +141,9 @@ def latex_error_report(log: str, build_dir: Path) -> BuildError:
     """The first error of a LaTeX log in plain words, at the template place it comes from."""
     lines = log.splitlines()
     for index, line in enumerate(lines):
+        picture = re.match(r"^!pdfTeX error: \S+ \(file (.+?)\): (.+)$", line)
+        if picture and (build_dir / picture.group(1)).resolve().parent != build_dir.resolve():
+            return unreadable_picture(build_dir / picture.group(1), picture.group(2))  # not the PDF it writes
         if failed := re.match(r"^!pdfTeX error: .*\((.+)\)$", line):  # the system refused a write
             return BuildError(f"pdfTeX could not write the PDF: {failed.group(1).lower()}", build_dir)
         if line.startswith("!pdfTeX error: ") and line.endswith("fwrite() failed"):  # it gave no reason
@@ -170,6 +180,19 @@ def latex_error_report(log: str, build_dir: Path) -> BuildError:
     return BuildError("LaTeX stopped without naming an error")
 
 
+def unreadable_picture(file: Path, reason: str) -> BuildError:
+    """A picture pdfTeX could not read (a PDF whose insides are broken, say), which stops
+    it without a line: an error at the template line that places it by name."""
+    file = Path(os.path.normpath(file))
+    used = where_used(file.stem) or where_used(file.name)
+    return BuildError(
+        f"{PROJECT.shown(file)} cannot be read: {reason}",
+        used.path if used else file,
+        used.line if used else None,
+        [used.text.strip() if used else "", "export or scan it again"],
+    )
+
+
 def undefined_references(log: str) -> list[str]:
     """Labels and citations the final pass could not resolve."""
     found = re.findall(r"(?:Reference|Citation|Hyper reference) `([^']+)' on page \d+ undefined", log)
@@ -194,6 +217,26 @@ def ambiguous_targets(log: str, build_dir: Path) -> list[BuildError]:
         rendered = _file_being_read(log[: match.start()], build_dir)
         place = template_place(rendered, int(context.group(1))) if context else Place(rendered, None)
         message = f"two link targets are named {match.group(1)}; links to the second land on the first"
+        problems.append(BuildError(message, place.path, place.line, [place.text.strip()]))
+    return problems
+
+
+def missing_targets(log: str, build_dir: Path) -> list[BuildError]:
+    """Links to a target no heading, label or anchor defines, which pdfTeX only warns
+    about (and points at the page's top): at the rendered line that names the target,
+    traced to its template line."""
+    problems = []
+    for name in dict.fromkeys(re.findall(r"name\{([^}]+)\} has been referenced but does not exist", log)):
+        place = next(
+            (
+                template_place(path, number)
+                for path in sorted(build_dir.glob("*.tex"))
+                for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+                if "{" + name + "}" in line
+            ),
+            Place(build_dir / "submission.tex", None),
+        )
+        message = f"a link to {name}, a target the document does not have"
         problems.append(BuildError(message, place.path, place.line, [place.text.strip()]))
     return problems
 
@@ -226,6 +269,34 @@ def overfull_boxes(log: str, build_dir: Path) -> list[str]:
         message = f"a line sticks out {match.group(1)} pt into the margin"
         warnings.append(warning(place.path, place.line, message, [place.text.strip()]))
     return warnings
+
+
+def page_overflows(log: str, build_dir: Path) -> list[BuildError]:
+    """What runs off the bottom of a page (a table, a display or a box taller than the
+    space left, a float larger than the page), which TeX only warns about while the PDF
+    shows it cut off or over the page number: errors at the template line where what
+    overfills a page ends (TeX makes a page once it reads the line after it, which
+    templates/preamble.tex logs at each page), or where the float ends."""
+    problems = []
+    too_tall = r"Overfull \\vbox \((\d+(?:\.\d+)?)pt too high\) has occurred while \\output is active"
+    for match in re.finditer(too_tall, log):
+        if float(match.group(1)) <= OVERFULL_LIMIT_PT:
+            continue
+        shipped = SHIPPED.search(log, match.end())
+        if not shipped:
+            continue
+        page, rendered, line = shipped.group(1), shipped.group(2) or "submission.tex", int(shipped.group(3))
+        place = template_place(build_dir / rendered, max(line - 1, 1))
+        height = float(match.group(1))
+        message = f"page {page} is {height:.1f} pt taller than the text area: its foot runs off the page"
+        problems.append(BuildError(message, place.path, place.line, [place.text.strip(), SPLIT_IT]))
+    for match in re.finditer(r"Float too large for page by (\d+(?:\.\d+)?)pt on input line (\d+)", log):
+        place = template_place(_file_being_read(log[: match.start()], build_dir), int(match.group(2)))
+        message = (
+            f"a float is {float(match.group(1)):.1f} pt taller than the page: its foot runs off the page"
+        )
+        problems.append(BuildError(message, place.path, place.line, [place.text.strip(), SPLIT_IT]))
+    return problems
 
 
 def template_error(error: Exception) -> BuildError:

@@ -17,7 +17,9 @@ from pathlib import Path
 from pipeline.diagnostics import (
     ambiguous_targets,
     latex_error_report,
+    missing_targets,
     overfull_boxes,
+    page_overflows,
     undefined_references,
     where_used,
 )
@@ -113,6 +115,14 @@ class WarmTeX:
             self.process.kill()
             self.process.wait()
         shutil.rmtree(self.folder, ignore_errors=True)
+        waiting_record(self.build_dir, self.fmt, self.process.pid).unlink(missing_ok=True)
+
+
+def waiting_record(build_dir: Path, fmt: str, pid: int | str) -> Path:
+    """The file list (-recorder) of a pdfLaTeX that has not yet read its document: it is
+    named after the format and the process (`<format><pid>.fls`) until the job's name is
+    known. A WarmTeX that never got its document leaves it behind."""
+    return build_dir / f"{fmt}{pid}.fls"
 
 
 _waiting: WarmTeX | None = None  # kept by warm_up(), used by the next compile's first pass
@@ -199,16 +209,18 @@ def _compile(build_dir: Path, main: str, env: dict) -> tuple[subprocess.Complete
 
 
 def latex_environment(build_dir: Path, source_date_epoch: int) -> dict[str, str]:
-    """How every LaTeX run of the document is started: fixed dates, where figures and
-    typeset code are found, and a log with one line per message."""
+    """How every LaTeX run of the document is started: fixed dates, where figures (the
+    notebooks' and those made by hand) and typeset code are found, and a log with one
+    line per message."""
     # Relative to the build folder (in any copy of the project), so no path of this
     # machine reaches the PDF.
-    figures, code = (os.path.relpath(folder, PROJECT.build) for folder in (PROJECT.figures, PROJECT.code))
+    folders = (PROJECT.figures, PROJECT.handmade_figures, PROJECT.code)
+    figures, handmade, code = (os.path.relpath(folder, PROJECT.build) for folder in folders)
     return {
         **os.environ,
         "SOURCE_DATE_EPOCH": str(source_date_epoch),
         "FORCE_SOURCE_DATE": "1",
-        "TEXINPUTS": f".:{figures}:{code}:",
+        "TEXINPUTS": f".:{figures}:{handmade}:{code}:",
         "max_print_line": "10000",
     }
 
@@ -234,19 +246,27 @@ def compile_document(build_dir: Path, main: str, source_date_epoch: int, *, plai
         problem.details.append(the_log)
         raise problem
     if unresolved := undefined_references(log):
-        # A \coderef{1(b)} refers to the labels code:1(b) and code:1(b):last.
-        used = where_used(unresolved[0]) or where_used(
-            unresolved[0].removeprefix("code:").removesuffix(":last")
-        )
+        # A \coderef{1(b)} refers to the labels code:1(b), code:1(b):last and code:1(b):end.
+        task = re.fullmatch(r"code:(\d+\([a-z]\))(?::last|:end)?", unresolved[0])
+        used = where_used(task.group(1) if task else unresolved[0])
+        message = f"undefined reference{'s' if len(unresolved) > 1 else ''}: {', '.join(unresolved)}"
+        hint = "each needs a \\label{...} of that name"
+        if task:
+            message = f"\\coderef{{{task.group(1)}}}: no notebook cell is titled # %% {task.group(1)}"
+            hint = "a task's code is the cells titled with it in its notebook"
         raise BuildError(
-            f"undefined reference{'s' if len(unresolved) > 1 else ''}: {', '.join(unresolved)}",
+            message,
             used.path if used else None,
             used.line if used else None,
-            [used.text.strip() if used else "", "each needs a \\label{...} of that name", the_log],
+            [used.text.strip() if used else "", hint, the_log],
         )
-    if ambiguous := ambiguous_targets(log, build_dir):
-        ambiguous[0].details.append(the_log)
-        raise ambiguous[0]
+    if (
+        problems := ambiguous_targets(log, build_dir)
+        + missing_targets(log, build_dir)
+        + page_overflows(log, build_dir)
+    ):
+        problems[0].details.append(the_log)
+        raise problems[0]
     marker.unlink()
     if fell_back:
         say("[latex] compiled with latexmk: the preamble format could not be made or loaded", error=True)

@@ -79,7 +79,7 @@ def typeset_code_pages(notebook: str) -> None:
         cell["prose"] = to_latex(markdown_source(cell["source"])) if cell["kind"] == "markdown" else ""
     for module in record["modules"]:
         module["code"] = highlight(module["source"])
-    work = PROJECT.code / "build"
+    work = PROJECT.code_build
     work.mkdir(parents=True, exist_ok=True)
     write_atomically(work / "code-style.tex", style_definitions())
     text = render(

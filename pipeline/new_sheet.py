@@ -47,12 +47,12 @@ def is_content(relative: PurePath) -> bool:
 
 
 def copy_engine(source: Path, destination: Path) -> None:
-    """Copy the project at `source` to `destination` without its content, its build
-    (report/) or what tools made."""
+    """Copy the project at `source` to `destination` without its content, what its build
+    made (report/ but its .gitignore) or what tools made."""
 
     def not_copied(folder: str, names: list[str]) -> set[str]:
         here = Path(folder).relative_to(source)
-        made = {"report"} if here == Path() else set()
+        made = {name for name in names if name != ".gitignore"} if here == Path("report") else set()
         return set(NOT_SOURCES(folder, names)) | made | {name for name in names if is_content(here / name)}
 
     shutil.copytree(source, destination, ignore=not_copied, symlinks=True)

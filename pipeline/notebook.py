@@ -50,8 +50,10 @@ ANSI_CODE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\
 GRACE = 10.0  # seconds a cell past its timeout gets to stop before the process ends
 # Modules every notebook imports for plumbing; the report lists the others' code.
 PLUMBING = {"figures_src/__init__.py"}
-# Where a run's reads do not count as inputs: what the build makes, and what is not the project's.
-NOT_INPUTS = ("report/", ".venv/", ".git/")
+# Where a run's reads do not count as inputs: the build's own bookkeeping and scratch
+# folders, and what is not the project's. A file under report/ that another notebook
+# wrote (or a person put there) is an input like any other.
+NOT_INPUTS = ("report/stamps/", "report/build/", ".venv/", ".git/")
 
 
 @dataclass
@@ -83,8 +85,8 @@ class Cell:
 
     def as_record(self) -> dict:
         """The cell for the templates: its code, output and figures, and for a task's cell
-        the hyperref anchor of that task's heading (`1(b)` is the second subsection of
-        section 1: `subsection.1.2`)."""
+        the link target of that task's heading, named by its letter wherever the task
+        stands (`\\task{b}` of exercise 1 is `subsection.1.2`, templates/preamble.tex)."""
         exercise, _, letter = self.task.partition("(")
         anchor = f"subsection.{exercise}.{ord(letter[0]) - ord('a') + 1}" if self.task else ""
         return {
@@ -150,14 +152,15 @@ class ReadRecorder:
             self._busy.on = False
 
     def wrote(self, path: Path) -> None:
-        """Note `path` as written if it is one of the project's files outside report/: the
-        notebook's output, so that a hand edit or a deletion of it reruns the notebook."""
+        """Note `path` as written if it is one of the project's files: the notebook's
+        output, so that a hand edit or a deletion of it reruns the notebook."""
         path = Path(os.path.abspath(path))
         compiled = "__pycache__" in path.parts  # Python's own cache of a module it imported
+        partial = path.suffix == ".partial"  # a file written under a temporary name, then renamed
         if (
             path.is_relative_to(PROJECT.root)
             and not PROJECT.shown(path).startswith(NOT_INPUTS)
-            and not compiled
+            and not (compiled or partial)
         ):
             self.written.add(path)
 
@@ -310,12 +313,18 @@ def run_cells(path: Path, cells: list[Cell], timeout: float) -> tuple[dict, list
 
 def _cell_failure(error: BaseException, path: Path, cell: Cell, watchdog: Watchdog) -> str:
     """`figures_src/exN.py:LINE: error: ...` and, indented below it, where the cell was:
-    the traceback from the cell's own line inwards (the runner's frames left out)."""
+    the traceback from the cell's own line inwards (the runner's frames left out; for a
+    value publish refused, the notebook's frames only)."""
+    from pipeline.publish import PublishError
+
     trace = traceback.extract_tb(error.__traceback__)
     while trace and trace[0].filename != str(path):  # the runner's own frames, before the cell's
         trace.pop(0)
     while trace and trace[-1].filename == __file__:  # and after it (NoKeyboard, no_debugger)
         trace.pop()
+    if isinstance(error, PublishError):  # refused at the call: the API's insides do not help
+        while trace and trace[-1].filename != str(path):
+            trace.pop()
     for frame in trace:
         frame.filename = PROJECT.shown(Path(frame.filename))
     where = f"{PROJECT.shown(path)}:{_cell_line(trace, path, cell)}: error: cell {cell.number}"
@@ -407,6 +416,7 @@ def run_notebook(path: Path, timeout: float) -> dict:
     recorder.see_imported_modules()
     mark_modules_used(cells)
     notebook = PROJECT.shown(path)
+    files = sorted({PROJECT.shown(p) for p in [*written, *recorder.written]})
     modules = sorted(
         name for name in recorder.texts if name.startswith("figures_src/") and name not in PLUMBING
     )
@@ -415,8 +425,9 @@ def run_notebook(path: Path, timeout: float) -> dict:
         "values": values,
         "cells": _mark_task_ranges([cell.as_record() for cell in cells]),
         "modules": [{"path": name, "source": recorder.texts[name]} for name in modules if name != notebook],
-        "files": sorted({PROJECT.shown(p) for p in [*written, *recorder.written]}),
-        "reads": dict(sorted(recorder.digests.items())),
+        "files": files,
+        # A file the notebook wrote and read back is its output, not an input.
+        "reads": {name: digest for name, digest in sorted(recorder.digests.items()) if name not in files},
     }
     write_atomically(PROJECT.results_of(path.stem), json.dumps(record, indent=1, sort_keys=True) + "\n")
     return record

@@ -5,6 +5,7 @@ Everything else imports its paths from here, so the layout is written down once:
   figures_src/ex<N>.py      a notebook (N = 1, 2, ...); other .py files there are modules
   templates/ex<N>.tex       exercise N's text, placed in the document in the order of N
   templates/<name>.tex      the other templates (submission, preamble, code), rendered too
+  templates/figures/        figures made by hand (PDF, PNG, JPG), placed like generated ones
   report.toml               the submission's details
   report/                   everything the build makes (results, figures, code, build, the PDF)
 
@@ -54,6 +55,12 @@ class Layout:
         return self.root / "templates"
 
     @cached_property
+    def handmade_figures(self) -> Path:
+        """Figures a person made (drawn, scanned: PDF, PNG, JPG), sources like the templates
+        that place them; never written by the build."""
+        return self.templates_dir / "figures"
+
+    @cached_property
     def standalone_dir(self) -> Path:
         """Templates of documents typeset apart (the code pages)."""
         return self.templates_dir / "standalone"
@@ -86,6 +93,11 @@ class Layout:
         return self.report / "code"
 
     @cached_property
+    def code_build(self) -> Path:
+        """Where the code pages are typeset (pipeline/listing.py)."""
+        return self.code / "build"
+
+    @cached_property
     def build(self) -> Path:
         """The rendered LaTeX, its logs and the preamble format."""
         return self.report / "build"
@@ -99,6 +111,11 @@ class Layout:
     def stamps(self) -> Path:
         """What each step last read and wrote, by content hash (pipeline/stamps.py)."""
         return self.report / "stamps"
+
+    @cached_property
+    def made(self) -> Path:
+        """Every file the build made under report/: the only ones it deletes (pipeline/made.py)."""
+        return self.stamps / "made.json"
 
     @cached_property
     def pdf(self) -> Path:
@@ -163,3 +180,23 @@ class Layout:
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = Layout(ROOT)
+
+
+def project_of(folder: Path) -> Path | None:
+    """The checkout `folder` is in: the nearest folder up that holds pipeline/paths.py."""
+    return next((up for up in [folder, *folder.parents] if (up / "pipeline" / "paths.py").is_file()), None)
+
+
+def ensure_this_checkout(script: str | None, cwd: Path) -> None:
+    """Refuse to run a notebook of one checkout with the code of another.
+
+    A notebook started with the Python of another checkout's .venv (an editor that
+    remembers the interpreter of the folder it was copied from) would import that
+    checkout's pipeline and write its figures there, not here. The script's folder and
+    the working folder are both asked: a kernel's script is its launcher, in .venv."""
+    for place in [*([Path(script).resolve().parent] if script else []), cwd.resolve()]:
+        if (own := project_of(place)) not in (None, ROOT):
+            raise ImportError(
+                f"{place} belongs to the checkout {own}, but this Python imports the code of {ROOT}: "
+                f"run it with {own}/.venv/bin/python (make in {own} sets it up)"
+            )

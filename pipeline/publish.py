@@ -26,11 +26,13 @@ import matplotlib
 import numpy as np
 
 from pipeline.page import CM_PER_INCH, TEXT_HEIGHT_CM, TEXT_WIDTH_CM, TEXT_WIDTH_IN
-from pipeline.paths import PROJECT
+from pipeline.paths import PROJECT, ensure_this_checkout
 from pipeline.texify import escape_text
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+ensure_this_checkout(getattr(sys.modules["__main__"], "__file__", None), Path.cwd())
 
 FIGURE_DIR = PROJECT.figures
 

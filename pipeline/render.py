@@ -9,6 +9,7 @@ through pipeline.texify.format_number (the environment's `finalize`).
 import json
 import numbers
 import re
+import zlib
 from pathlib import Path
 from typing import cast
 
@@ -16,10 +17,10 @@ import jinja2
 
 from pipeline import page
 from pipeline.config import load_settings, load_submission
-from pipeline.diagnostics import template_error
-from pipeline.errors import read_text
+from pipeline.diagnostics import template_error, template_place, where_used
+from pipeline.errors import BuildError, read_text
 from pipeline.fonts import fontenc_option
-from pipeline.paths import PROJECT
+from pipeline.paths import EXERCISE, PROJECT, exercise_number
 from pipeline.texify import UNICODE_COMMANDS, format_number
 
 
@@ -46,9 +47,11 @@ def layout_context() -> dict:
 
 def document_context(notebooks: list[str]) -> dict:
     """What the document's templates see: `submission` (report.toml, escaped), `exercises`
-    (the exercise templates in their order), each notebook's values by its name
-    (`ex1.some_value`), `notebooks` (those whose code the appendix shows, with the cells
-    and modules it shows and where their typeset pages are), and the layout."""
+    (the exercise templates in their order, with their numbers), `task_cells` (every cell
+    titled with a task: its notebook, line and task, which a template must define), each
+    notebook's values by its name (`ex1.some_value`), `notebooks` (those whose code the
+    appendix shows, with the cells and modules it shows and where their typeset pages
+    are), and the layout."""
     everything = load_settings().appendix_show == "all"
     cited = cited_tasks()
     records = {}
@@ -59,7 +62,13 @@ def document_context(notebooks: list[str]) -> dict:
         records[notebook] = record
     return {
         "submission": load_submission().as_latex(),
-        "exercises": PROJECT.exercises(),
+        "exercises": {name: exercise_number(Path(f"{name}.tex")) for name in PROJECT.exercises()},
+        "task_cells": [
+            (record["notebook"], cell["first_line"], cell["task"])
+            for record in records.values()
+            for cell in record["cells"]
+            if cell["task"]
+        ],
         "notebooks": {name: record for name, record in records.items() if record["shown_cells"]},
         **{name: record["values"] for name, record in records.items()},
         **layout_context(),
@@ -213,6 +222,197 @@ def render_templates(context: dict, build_dir: Path) -> tuple[list[Path], set[Pa
         if not target.exists() or target.read_text(encoding="utf-8") != text:
             target.write_text(text, encoding="utf-8")
         written.append(target)
+    check_numbering(written, context.get("task_cells", []))
+    check_pictures(written)
     for leftover in set(build_dir.glob("*.tex")) - set(written):
         leftover.unlink()
     return written, set(loads), included
+
+
+TASK = re.compile(r"\\task\{([^{}]*)\}")
+# Headings LaTeX numbers by counting: a task's letter would depend on the tasks before it.
+COUNTED_TASK = re.compile(r"\\subsection(?!\s*\*)")
+SECTION = re.compile(r"\\section(?!\s*\*)")
+END_DOCUMENT = re.compile(r"\\end\s*\{document\}")
+TEX_COMMENT = re.compile(r"(?<!\\)%.*")
+MAY_NUMBER = re.compile(r"\\(?:task|subsection|section|end)\b")
+
+
+def check_numbering(rendered: list[Path], task_cells: list[tuple[str, int, str]]) -> None:
+    """Every number the document prints is the sheet's: an exercise's comes from its file
+    name and a task's letter from its `\\task{c}{Title}`, so nothing in an exercise may
+    number by counting (a `\\subsection`, a second `\\section`), no letter may be given
+    twice, and every cell titled with a task (`# %% 2(c) ...`) must answer one that a
+    template defines. An `\\end{document}` before the submission's own would end it there
+    silently (TeX then blames whatever it misses later): an error at its own line.
+    Rendered text is read (comments gone, includes in place), each problem traced to its
+    template line."""
+    defined: dict[str, tuple[Path, int]] = {}  # each task's rendered file and line
+    for path in rendered:
+        if path.name == "submission.tex":
+            continue
+        exercise = EXERCISE.fullmatch(path.name)
+        sections = 0
+        text = path.read_text(encoding="utf-8")
+        lines = text.splitlines()
+        # Only the lines that may hold a heading or an \end (most hold neither), in order.
+        for number in sorted({text.count("\n", 0, match.start()) + 1 for match in MAY_NUMBER.finditer(text)}):
+            code = TEX_COMMENT.sub("", lines[number - 1])
+            sections += bool(exercise and SECTION.search(code))
+            problem, details = _numbering_problem(code, exercise, sections, defined)
+            if problem:
+                place = template_place(path, number)
+                raise BuildError(problem, place.path, place.line, [place.text.strip(), details])
+            if exercise:
+                for letter in TASK.findall(code):
+                    defined[f"{exercise.group(1)}({letter})"] = (path, number)
+    for notebook, line, task in task_cells:
+        if task not in defined:
+            exercise_number, letter = task[:-1].split("(")
+            where = f"templates/ex{exercise_number}.tex would define it as \\task{{{letter}}}{{Title}}"
+            raise BuildError(
+                f"cell titled {task}, a task no template defines",
+                PROJECT.root / notebook,
+                line,
+                [f"{where}; or retitle the cell"],
+            )
+
+
+def _numbering_problem(
+    code: str, exercise: re.Match | None, sections: int, defined: dict[str, tuple[Path, int]]
+) -> tuple[str, str]:
+    """What is wrong with one rendered line (without its comment) of a numbering, and how
+    to put it right; ('', '') if nothing."""
+    if END_DOCUMENT.search(code):
+        return (
+            "\\end{document} ends the submission here",
+            "what follows, and the code appendix, would be missing",
+        )
+    if not exercise:
+        return "", ""
+    if COUNTED_TASK.search(code):
+        return (
+            "a task is written \\task{letter}{Title}, not \\subsection{Title}",
+            "its letter is the sheet's; a \\subsection would be lettered by counting the tasks before it",
+        )
+    if sections > 1 and SECTION.search(code):
+        return (
+            "a second \\section in an exercise would take the next exercise's number",
+            "exercise N is templates/exN.tex, with one \\section",
+        )
+    if sections == 0 and TASK.search(code):
+        return (
+            "a task before its exercise's \\section{Title}",
+            "it would be numbered as a task of the exercise before",
+        )
+    for letter in TASK.findall(code):
+        task = f"{exercise.group(1)}({letter})"
+        if not re.fullmatch("[a-z]", letter):
+            return f"\\task{{{letter}}}: a task's letter is one of a to z, as on the sheet", ""
+        if task in defined:
+            first = template_place(*defined[task])
+            return f"task {task} is defined twice", f"first at {PROJECT.shown(first.path)}:{first.line}"
+    return "", ""
+
+
+PICTURE = re.compile(r"\\(plot|scan)\{([^{}]*)\}")
+PICTURE_TYPES = {".pdf": "PDF", ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+# How each type's files start: graphicx goes by the name's extension, pdfTeX by the bytes.
+MAGIC = {"PDF": b"%PDF-", "PNG": b"\x89PNG\r\n\x1a\n", "JPEG": b"\xff\xd8\xff"}
+
+
+def check_pictures(rendered: list[Path]) -> None:
+    """Figures made by hand (templates/figures/) are placed by name like the notebooks'
+    (`\\plot{name}...`, `\\scan{name}`), so a name must mean one file: a hand-made figure
+    named like a generated one, or two of one name, is an error. Every hand-made file a
+    template places, and every scan, must be there and readable as what its name says:
+    otherwise pdfTeX stops without a line (or a viewer shows half a page), so it is an
+    error at the template line that places it."""
+    handmade: dict[str, list[Path]] = {}
+    for file in sorted(PROJECT.handmade_figures.glob("*")):
+        handmade.setdefault(file.stem, []).append(file)
+    generated = {file.stem for file in PROJECT.figures.glob("*.pdf")}
+    for name, files in handmade.items():
+        pictures = [file for file in files if file.suffix.lower() in PICTURE_TYPES]
+        if name in generated and pictures:
+            problem = f"two figures are named {name}: {PROJECT.shown(pictures[0])} and one a notebook saves"
+            _picture_error(problem, name, "rename the one made by hand (and where a template places it)")
+        if len(pictures) > 1:
+            problem = f"two figures are named {name}: " + " and ".join(PROJECT.shown(f) for f in pictures)
+            _picture_error(problem, name, "keep one of them (LaTeX would take the first it finds)")
+    for path in rendered:
+        text = path.read_text(encoding="utf-8")
+        if "\\plot{" not in text and "\\scan{" not in text:
+            continue
+        for number, line in enumerate(text.splitlines(), start=1):
+            for macro, name in PICTURE.findall(TEX_COMMENT.sub("", line)):
+                problem, details = _picture_problem(macro, name, handmade)
+                if problem:
+                    place = template_place(path, number)
+                    raise BuildError(problem, place.path, place.line, [place.text.strip(), details])
+
+
+def _picture_error(problem: str, name: str, details: str) -> None:
+    """A figure's name means two files: an error where a template places it, or at the file."""
+    used = where_used(name)
+    raise BuildError(
+        problem,
+        used.path if used else PROJECT.handmade_figures / name,
+        used.line if used else None,
+        [used.text.strip() if used else "", details],
+    )
+
+
+def _picture_problem(macro: str, name: str, handmade: dict[str, list[Path]]) -> tuple[str, str]:
+    """What is wrong with the hand-made file `\\plot{name}` or `\\scan{name}` places, and
+    what to do; ('', '') if nothing (a \\plot of a notebook's figure is left to LaTeX)."""
+    given = PROJECT.handmade_figures / name
+    files = [given] if given.suffix.lower() in PICTURE_TYPES and given.is_file() else handmade.get(name, [])
+    pictures = [file for file in files if file.suffix.lower() in PICTURE_TYPES]
+    if not pictures and files:
+        found = ", ".join(PROJECT.shown(file) for file in files)
+        return f"\\{macro}{{{name}}}: {found} is not a PDF, PNG or JPG", "convert it to one of them"
+    if not pictures:
+        if macro == "plot":
+            return "", ""
+        return (
+            f"\\scan{{{name}}}: no scan named {name} in templates/figures/",
+            f"put it there as {name}.pdf (one page or more), {name}.png or {name}.jpg",
+        )
+    return unreadable(pictures[0]), "export or scan it again"
+
+
+def unreadable(file: Path) -> str:
+    """Why pdfTeX could not place `file`, judged by its bytes ('' if it looks whole): empty,
+    of another type than its name says, or cut short (a copy or download that stopped)."""
+    data = file.read_bytes()
+    shown, kind = PROJECT.shown(file), PICTURE_TYPES[file.suffix.lower()]
+    if not data:
+        return f"{shown} is empty"
+    actual = next((other for other, magic in MAGIC.items() if data[:1024].lstrip().startswith(magic)), None)
+    if actual is None and kind == "PDF" and MAGIC["PDF"] in data[:1024]:
+        actual = "PDF"  # a PDF may start with a few bytes of junk
+    if actual != kind:
+        what = f"a {actual} file" if actual else "not a picture"
+        return f"{shown} is {what}, not a {kind} as its name says"
+    whole = {
+        "PDF": b"%%EOF" in data[-1024:] and b"startxref" in data,
+        "PNG": _png_is_whole(data),
+        "JPEG": data.rstrip(b"\0\r\n")[-2:] == b"\xff\xd9",
+    }
+    return "" if whole[kind] else f"{shown} is cut short: its {kind} data ends early"
+
+
+def _png_is_whole(data: bytes) -> bool:
+    """Whether the PNG's chunks run, each whole and with its checksum, to its end chunk."""
+    at = 8
+    while at + 12 <= len(data):
+        length = int.from_bytes(data[at : at + 4], "big")
+        kind, body = data[at + 4 : at + 8], data[at + 8 : at + 8 + length]
+        checksum = data[at + 8 + length : at + 12 + length]
+        if len(body) < length or checksum != zlib.crc32(kind + body).to_bytes(4, "big"):
+            return False
+        if kind == b"IEND":
+            return True
+        at += 12 + length
+    return False

@@ -25,7 +25,7 @@ from pathlib import Path
 import watchfiles
 
 import build
-from pipeline.latex import cool_down, warm_up
+from pipeline.latex import cool_down, waiting_record, warm_up
 from pipeline.paths import PROJECT
 from pipeline.stamps import Stamp, forget, read_stamp, snapshot
 
@@ -132,6 +132,9 @@ def main() -> None:
     signal.signal(signal.SIGTERM, build.interrupt)  # `kill`, a closed terminal: stop as Ctrl-C does
     for left in PROJECT.build.glob(".warm-*"):  # by a watch that was killed
         shutil.rmtree(left, ignore_errors=True)
+    for fmt in PROJECT.build.glob("preamble-*.fmt"):
+        for left in PROJECT.build.glob(waiting_record(PROJECT.build, fmt.stem, "[0-9]*").name):
+            left.unlink()
     build.say("[watch] building now and on every save of the project's files")
     saves = watchfiles.watch(
         PROJECT.root, watch_filter=Sources(), step=SETTLE_MS, rust_timeout=IDLE_MS, yield_on_timeout=True

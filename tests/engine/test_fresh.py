@@ -313,7 +313,7 @@ def test_a_new_exercise_appears_in_order_without_editing_the_document(workspace:
         "# %% 4(a) A new task\nfrom pipeline.publish import publish\n\npublish('answer', 42)\n",
     )
     workspace.write(
-        "templates/ex4.tex", "\\section{A fourth exercise}\n\\subsection{New}\nIt is \\VAR{ex4.answer}.\n"
+        "templates/ex4.tex", "\\section{A fourth exercise}\n\\task{a}{New}\nIt is \\VAR{ex4.answer}.\n"
     )
     workspace.make()
     pdf = text(workspace)
@@ -529,6 +529,8 @@ def test_make_watch_makes_the_pdf_make_makes(workspace: Workspace) -> None:
         stop_watch(workspace, watch)
     watched = checksum(workspace.pdf)
     assert not list((workspace.layout.build).glob(".warm-*")), "the watch left its pipe behind"
+    left = sorted(path.name for path in workspace.layout.build.glob("*.fls"))
+    assert left == ["submission.fls"], "the waiting pdfLaTeX left its file list behind"
     workspace.make("clean")
     workspace.make()
     assert checksum(workspace.pdf) == watched

@@ -14,7 +14,7 @@ from workspace import Workspace, checksum
 
 from pipeline.paths import PROJECT
 
-TASK_LABELS = ["1(a)", "1(b)", "1(c)", "2(a)", "2(b)"]  # the fixture's tasks
+TASK_LABELS = ["1(a)", "1(b)", "1(c)", "2(a)", "2(b)", "2(c)"]  # the fixture's tasks
 AWKWARD_NAME = "Jürgen Groß & Ana_María {O'Neil} 100%"
 
 
