@@ -318,7 +318,7 @@ def test_a_new_exercise_appears_in_order_without_editing_the_document(workspace:
         "# %% 4(a) A new task\nfrom figures_src.publish import publish\n\npublish('answer', 42)\n",
     )
     workspace.write(
-        "templates/ex4.tex", "\\section{A fourth exercise}\n\\subsection{New}\nIt is \\VAR{ex4.answer}.\n"
+        "templates/ex4.tex", "\\section{A fourth exercise}\n\\task{a}{New}\nIt is \\VAR{ex4.answer}.\n"
     )
     workspace.make()
     pdf = text(workspace)
