@@ -276,7 +276,7 @@ def compile_document(
         built = compile_latex(PROJECT.build, "submission", int(settings["SOURCE_DATE_EPOCH"]), plain=plain)
         publish_pdf(built, PROJECT.pdf)
     finally:  # a compile that failed wrote its log and .aux too
-        made.record([PROJECT.pdf, *rendered, *made.job_files(PROJECT.build, "submission"), *jinja_cache()])
+        made.record([PROJECT.pdf, *made.job_files(PROJECT.build, "submission"), *jinja_cache()])
     read = recorded_inputs(PROJECT.build, "submission")
     # Files first found now (a new \\input, an include): hashed now, as they were read.
     found = snapshot(PROJECT, [*templates_read, *files_read(read)])

@@ -15,7 +15,7 @@ from typing import cast
 
 import jinja2
 
-from pipeline import page
+from pipeline import made, page
 from pipeline.config import load_settings, load_submission
 from pipeline.diagnostics import template_error, template_place, where_used
 from pipeline.errors import BuildError, read_text
@@ -212,20 +212,23 @@ def render_templates(context: dict, build_dir: Path) -> tuple[list[Path], set[Pa
     environment = template_environment()
     loads = _recording(environment).loads
     build_dir.mkdir(parents=True, exist_ok=True)
-    written, included = [], set()
-    for template_path in PROJECT.templates():
-        cast(dict, environment.cache).clear()  # each include is looked up, and noted, in this render
-        start = len(loads)
-        text = render(environment, template_path.name, context)
-        included |= set(loads[start:]) - {template_path}
-        target = build_dir / template_path.name
-        if not target.exists() or target.read_text(encoding="utf-8") != text:
-            target.write_text(text, encoding="utf-8")
-        written.append(target)
+    written: list[Path] = []
+    included: set[Path] = set()
+    try:
+        for template_path in PROJECT.templates():
+            cast(dict, environment.cache).clear()  # each include is looked up, and noted, in this render
+            start = len(loads)
+            text = render(environment, template_path.name, context)
+            included |= set(loads[start:]) - {template_path}
+            target = build_dir / template_path.name
+            if not target.exists() or target.read_text(encoding="utf-8") != text:
+                target.write_text(text, encoding="utf-8")
+            written.append(target)
+    finally:  # what a failed render wrote is the build's too
+        made.record(written)
     check_numbering(written, context.get("task_cells", []))
     check_pictures(written)
-    for leftover in set(build_dir.glob("*.tex")) - set(written):
-        leftover.unlink()
+    made.delete(set(build_dir.glob("*.tex")) - set(written))  # a deleted template's, not a person's
     return written, set(loads), included
 
 

@@ -45,13 +45,24 @@ def test_make_clean_removes_only_what_the_build_made(workspace: Workspace) -> No
     kept = workspace.layout.report / "mine" / "data.csv"
     kept.parent.mkdir()
     kept.write_text("1,2\n", encoding="utf-8")
+    draft = workspace.layout.build / "draft.tex"  # beside the rendered templates
+    draft.write_text("my draft\n", encoding="utf-8")
+    workspace.write("templates/ex9.tex", "\\section{Nine}\nA render and a compile.\n")
+    workspace.make()
+    assert draft.read_text(encoding="utf-8") == "my draft\n"
     done = workspace.make("clean")
     assert notes.read_text(encoding="utf-8") == "my notes\n"
     assert kept.read_text(encoding="utf-8") == "1,2\n"
-    for name in ("report/notes.txt", "report/mine/data.csv"):
+    for name in ("report/notes.txt", "report/mine/data.csv", "report/build/draft.tex"):
         assert len(warnings_about(done.stderr, name)) == 1, done.stderr
     left = sorted(workspace.layout.shown(p) for p in workspace.layout.report.rglob("*") if p.is_file())
-    assert left == ["report/.gitignore", "report/.lock", "report/mine/data.csv", "report/notes.txt"]
+    assert left == [
+        "report/.gitignore",
+        "report/.lock",
+        "report/build/draft.tex",
+        "report/mine/data.csv",
+        "report/notes.txt",
+    ]
     workspace.make()
     assert workspace.pdf.exists()
     assert notes.read_text(encoding="utf-8") == "my notes\n"
