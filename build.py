@@ -13,7 +13,9 @@ The steps, in the one direction the build flows:
                            -- compile_document -->  report/submission.pdf
 
 A step runs only if it is not current: some file it read or wrote last time no longer
-has the content recorded in its stamp (pipeline/stamps.py). The notebooks run side by
+has the content recorded in its stamp. Each step names what it reads (a notebook finds
+its own) and what it wrote; pipeline/step.py decides whether it runs and stamps it, the
+same way for every step (pipeline/stamps.py keeps the hashes). The notebooks run side by
 side, one process each, and the preamble format is made beside them. Only a complete,
 successful build replaces report/submission.pdf, in one rename; a failed, interrupted
 or killed build leaves the last good one. One build runs at a time in a checkout: a
@@ -36,7 +38,8 @@ from pathlib import Path
 from pipeline import made
 from pipeline.errors import BuildError, BuildFailed, Reported, say, warning
 from pipeline.paths import PROJECT, exercise_number
-from pipeline.stamps import Stamp, forget, read_stamp, snapshot, write_atomically, write_stamp
+from pipeline.stamps import forget, read_stamp, snapshot, write_atomically
+from pipeline.step import Ran, Step
 
 # Jinja2, Pygments, PyLaTeX and concurrent.futures are imported where they are needed,
 # so that a build with nothing to do starts in a few milliseconds.
@@ -52,7 +55,6 @@ FILES_ONLY = {"MPLBACKEND": "pdf"}
 ONE_HASH_SEED = {"PYTHONHASHSEED": "0"}
 CHANGES_SHOWN = 10  # lines naming the printed values a build changed
 _children: set[subprocess.Popen] = set()  # stopped if the build is interrupted
-_stamping_notebooks = threading.Lock()
 
 
 def elapsed(start: float) -> str:
@@ -124,35 +126,50 @@ def source_date_epoch() -> int:
     return int(commit.stdout.strip() or 0)
 
 
-def why_run(
-    step: str, inputs: dict[str, str | None] | None = None, settings: dict[str, str] | None = None
-) -> str | None:
-    """Why `step` must run (what changed), or None if it is current. `inputs` are the
-    hashes of the files it would read now (snapshot); a notebook's are those its stamp
-    lists (it finds its own)."""
-    stamp = read_stamp(PROJECT, step)
-    if stamp is None:
-        return "not built yet"
-    changed = stamp.changed(PROJECT, inputs, settings)
-    return f"{changed} changed" if changed else None
+# --- The steps (pipeline/step.py: what each reads and writes decides whether it runs) ---
 
 
-# --- The steps ------------------------------------------------------------------------
+def notebook_step(notebook: str) -> Step:
+    """A notebook finds its own inputs (pipeline/notebook.py's audit hook): known before it
+    runs are itself and what it read last time."""
+    path = PROJECT.notebooks_dir / f"{notebook}.py"
+    old = read_stamp(PROJECT, f"notebook-{notebook}")
+    read_last_time = [path, *(PROJECT.root / name for name in (old.inputs if old else {}))]
+    return Step(f"notebook-{notebook}", read_last_time, inputs_found=True)
+
+
+def code_step(notebook: str) -> Step:
+    return Step(f"code-{notebook}", code_inputs(notebook))
+
+
+def document_step(notebooks: list[str]) -> Step:
+    """The document reads the files listed here and those its last compile found it read."""
+    return Step("document", [*document_inputs(notebooks), *read_by_the_document()], document_settings())
 
 
 def run_notebook(notebook: str, reason: str, timeout_minutes: float) -> None:
     """figures_src/<notebook>.py -> report/results/<notebook>.json and its figures, in a
     process of its own: a notebook's imports, globals and crashes stay its own. It runs
     in figures_src/, where Jupyter and VS Code run it too."""
-    step = f"notebook-{notebook}"
+    step = notebook_step(notebook)
     path = PROJECT.notebooks_dir / f"{notebook}.py"
-    old = read_stamp(PROJECT, step)
-    read_last_time = [path, *(PROJECT.root / name for name in (old.inputs if old else {}))]
-    before = snapshot(PROJECT, read_last_time)
-    say(f"[notebook] {PROJECT.shown(path)}: running ({reason})")
-    forget(PROJECT, step)
-    PROJECT.results_of(notebook).unlink(missing_ok=True)  # only this run's results count
-    forget_bytecode(read_last_time)
+
+    def saved_by_it_alone(ran: Ran) -> None:
+        saved_by_no_other(notebook, [PROJECT.shown(output) for output in ran.outputs[1:]])
+
+    with step.running(check=saved_by_it_alone) as ran:
+        say(f"[notebook] {PROJECT.shown(path)}: running ({reason})")
+        forget(PROJECT, step.name)
+        PROJECT.results_of(notebook).unlink(missing_ok=True)  # only this run's results count
+        forget_bytecode(step.inputs)
+        record = run_in_its_own_process(path, timeout_minutes)
+        ran.outputs = [PROJECT.results_of(notebook), *(PROJECT.root / name for name in record["files"])]
+        ran.read = record["reads"]
+        made.record(ran.outputs)
+
+
+def run_in_its_own_process(path: Path, timeout_minutes: float) -> dict:
+    """Run the notebook at `path` (pipeline/notebook.py) and return the record it wrote."""
     env = {
         **os.environ,
         **ONE_THREAD,
@@ -183,15 +200,10 @@ def run_notebook(notebook: str, reason: str, timeout_minutes: float) -> None:
     if code != 0:
         said = "".join(errors).rstrip()
         raise (BuildError(f"the notebook stopped (exit code {code})", path) if not said else Reported(said))
-    if not PROJECT.results_of(notebook).exists():  # os._exit(0) in a cell, say
+    results = PROJECT.results_of(path.stem)
+    if not results.exists():  # os._exit(0) in a cell, say
         raise BuildError("the notebook ended before its last cell, without an error", path)
-    record = json.loads(PROJECT.results_of(notebook).read_text(encoding="utf-8"))
-    inputs = {name: before.get(name, digest) for name, digest in record["reads"].items()}
-    outputs = [PROJECT.results_of(notebook), *(PROJECT.root / name for name in record["files"])]
-    made.record(outputs)
-    with _stamping_notebooks:  # of two notebooks finishing together, the second sees the first
-        saved_by_no_other(notebook, record["files"])
-        write_stamp(PROJECT, step, Stamp(inputs=inputs, outputs=snapshot(PROJECT, outputs)))
+    return dict(json.loads(results.read_text(encoding="utf-8")))
 
 
 def saved_by_no_other(notebook: str, files: list[str]) -> None:
@@ -225,19 +237,20 @@ def forget_bytecode(sources: list[Path]) -> None:
 
 def typeset_code(notebook: str) -> None:
     """report/results/<notebook>.json -> report/code/<notebook>-code.pdf and its page map."""
-    if why_run(f"code-{notebook}", snapshot(PROJECT, code_inputs(notebook))) is None:
+    step = code_step(notebook)
+    if step.why() is None:
         return
     from pipeline.listing import typeset_code_pages  # Pygments and Jinja: only when there is code to typeset
 
     start = time.perf_counter()
-    before = snapshot(PROJECT, code_inputs(notebook))
-    outputs = [PROJECT.code_pdf_of(notebook), PROJECT.page_map_of(notebook)]
-    try:
-        typeset_code_pages(notebook)
-    finally:  # typesetting that failed left its files too
-        source = [PROJECT.code_build / f"{notebook}.tex", PROJECT.code_build / "code-style.tex"]
-        made.record([*outputs, *source, *made.job_files(PROJECT.code_build, notebook)])
-    write_stamp(PROJECT, f"code-{notebook}", Stamp(inputs=before, outputs=snapshot(PROJECT, outputs)))
+
+    with step.running() as ran:
+        ran.outputs = [PROJECT.code_pdf_of(notebook), PROJECT.page_map_of(notebook)]
+        try:
+            typeset_code_pages(notebook)
+        finally:  # typesetting that failed left its files too
+            source = [PROJECT.code_build / f"{notebook}.tex", PROJECT.code_build / "code-style.tex"]
+            made.record([*ran.outputs, *source, *made.job_files(PROJECT.code_build, notebook)])
     say(f"[code] {PROJECT.shown(PROJECT.code_pdf_of(notebook))} ({elapsed(start)})")
 
 
@@ -254,36 +267,34 @@ def make_format() -> None:
             say(f"[format] report/build/preamble-*.fmt ({elapsed(start)})")
 
 
-def compile_document(
-    notebooks: list[str], reason: str, inputs: dict[str, str | None], settings: dict[str, str]
-) -> None:
-    """report.toml + results + code pages + figures + templates -> report/submission.pdf.
-    `inputs` are the hashes of what it reads, taken before reading."""
+def compile_document(notebooks: list[str], step: Step, reason: str) -> None:
+    """report.toml + results + code pages + figures + templates -> report/submission.pdf."""
     from pipeline.latex import compile_document as compile_latex
     from pipeline.latex import files_read, publish_pdf, recorded_inputs
     from pipeline.preamble import current_format
     from pipeline.render import document_context, printed_values, render_templates
 
-    start = time.perf_counter()
-    context = document_context(notebooks)
-    rendered, templates_read, included = render_templates(context, PROJECT.build)
-    say(f"[render] {len(rendered)} templates -> report/build/ ({reason}, {elapsed(start)})")
-    plain = settings["REPORT_FORMAT"] == "off"  # bypass the preamble format
-    if not plain and current_format(PROJECT.build) is None:
-        make_format()  # the document is always compiled from the format (pipeline/preamble.py)
-    start = time.perf_counter()
-    try:
-        built = compile_latex(PROJECT.build, "submission", int(settings["SOURCE_DATE_EPOCH"]), plain=plain)
-        publish_pdf(built, PROJECT.pdf)
-    finally:  # a compile that failed wrote its log and .aux too
-        made.record([PROJECT.pdf, *made.job_files(PROJECT.build, "submission"), *jinja_cache()])
-    read = recorded_inputs(PROJECT.build, "submission")
-    # Files first found now (a new \\input, an include): hashed now, as they were read.
-    found = snapshot(PROJECT, [*templates_read, *files_read(read)])
-    inputs = {**found, **inputs}
-    write_stamp(
-        PROJECT, "document", Stamp(inputs=inputs, outputs=snapshot(PROJECT, [PROJECT.pdf]), settings=settings)
-    )
+    settings = step.settings
+    with step.running() as ran:
+        start = time.perf_counter()
+        context = document_context(notebooks)
+        rendered, templates_read, included = render_templates(context, PROJECT.build)
+        say(f"[render] {len(rendered)} templates -> report/build/ ({reason}, {elapsed(start)})")
+        plain = settings["REPORT_FORMAT"] == "off"  # bypass the preamble format
+        if not plain and current_format(PROJECT.build) is None:
+            make_format()  # the document is always compiled from the format (pipeline/preamble.py)
+        start = time.perf_counter()
+        try:
+            built = compile_latex(
+                PROJECT.build, "submission", int(settings["SOURCE_DATE_EPOCH"]), plain=plain
+            )
+            publish_pdf(built, PROJECT.pdf)
+        finally:  # a compile that failed wrote its log and .aux too
+            made.record([PROJECT.pdf, *made.job_files(PROJECT.build, "submission"), *jinja_cache()])
+        read = recorded_inputs(PROJECT.build, "submission")
+        ran.outputs = [PROJECT.pdf]
+        # Files first found now (a new \\input, an include): hashed now, as they were read.
+        ran.found = snapshot(PROJECT, [*templates_read, *files_read(read)])
     say(f"[latex] report/submission.pdf ({elapsed(start)})")
     for template in set(PROJECT.templates()) - included:  # exercise4.tex, say: never in the PDF
         if template.stem not in ("submission", "preamble") and PROJECT.build / template.name not in read:
@@ -362,9 +373,9 @@ def build(*, figures_only: bool) -> None:
     notebooks = [path.stem for path in PROJECT.notebooks()]
     made.adopt_an_older_builds_files()
     remove_leftovers(notebooks)
-    reasons = {name: "make figures" if figures_only else why_run(f"notebook-{name}") for name in notebooks}
+    reasons = {name: "make figures" if figures_only else notebook_step(name).why() for name in notebooks}
     to_run = {name: reason for name, reason in reasons.items() if reason}
-    to_typeset = [name for name in notebooks if why_run(f"code-{name}", snapshot(PROJECT, code_inputs(name)))]
+    to_typeset = [name for name in notebooks if code_step(name).why()]
     if to_run or to_typeset:
         try:
             run_notebooks(notebooks, to_run, make_format_beside=not figures_only)
@@ -379,11 +390,9 @@ def build(*, figures_only: bool) -> None:
             run_notebooks(notebooks, failed, make_format_beside=False)  # it may have read too early
         rerun_notebooks_whose_inputs_changed(notebooks)
     if not figures_only:
-        settings = document_settings()
-        inputs = snapshot(PROJECT, [*document_inputs(notebooks), *read_by_the_document()])
-        reason = why_run("document", inputs, settings)
-        if reason:
-            compile_document(notebooks, reason, inputs, settings)
+        document = document_step(notebooks)
+        if reason := document.why():
+            compile_document(notebooks, document, reason)
         elif not (to_run or to_typeset):
             say("report/submission.pdf is up to date")
     for stray in sorted(set(PROJECT.strays()) - set(read_by_the_document())):
@@ -415,7 +424,7 @@ def rerun_notebooks_whose_inputs_changed(notebooks: list[str]) -> None:
     changed while it ran runs again in this same build, until none did. One `make` gives
     the PDF the sources say; a pair that keeps changing each other's inputs is an error."""
     rounds_left = len(notebooks)
-    while again := {name: reason for name in notebooks if (reason := why_run(f"notebook-{name}"))}:
+    while again := {name: reason for name in notebooks if (reason := notebook_step(name).why())}:
         if rounds_left == 0:
             name, reason = next(iter(again.items()))
             raise BuildError(
