@@ -19,6 +19,9 @@ PY := $(VENV)/bin/python
 # The pinned packages: the build's (requirements.txt) and the tests' and tools' (requirements-dev.txt).
 LOCKS := requirements.txt requirements-dev.txt
 TESTS ?= tests
+# Test workers (pytest-xdist): the tests wait on make, TeX and sleeps much of the time, so
+# one more worker than the 2 cores this project runs on keeps both busy.
+TEST_WORKERS ?= 3
 
 .PHONY: all figures test bench clean watch help setup new-sheet
 
@@ -29,7 +32,7 @@ figures: setup
 	@$(PY) build.py --figures
 
 test: setup
-	@$(PY) -m pytest -q -n auto --durations=5 $(TESTS)
+	@$(PY) -m pytest -q -n $(TEST_WORKERS) --durations=5 $(TESTS)
 
 bench: setup
 	@$(PY) benchmarks/build_speed.py
