@@ -169,7 +169,7 @@ def fits_the_page(name: str, width_cm: float, height_cm: float) -> None:
         )
 
 
-def save_figure(fig: plt.Figure, name: str) -> Path:
+def save_figure(fig: plt.Figure, name: str) -> None:
     """Write `fig` to report/figures/<name>.pdf at its own size, atomically, and close it
     (but in a notebook's kernel, which shows it under the cell).
 
@@ -187,10 +187,9 @@ def save_figure(fig: plt.Figure, name: str) -> Path:
         plt.close(fig)
     SAVED_FIGURES.append(name)
     WRITTEN.append(target)
-    return target
 
 
-def save_tikz(picture: str, name: str) -> Path:
+def save_tikz(picture: str, name: str) -> None:
     """Compile a TikZ picture (`\\begin{tikzpicture}...`) to report/figures/<name>.pdf.
 
     The picture is typeset apart from the document, so editing the document's prose
@@ -229,4 +228,3 @@ def save_tikz(picture: str, name: str) -> Path:
     os.replace(partial, target)
     SAVED_FIGURES.append(name)
     WRITTEN.extend([source, target])
-    return target
