@@ -392,18 +392,23 @@ def _cell_failure(error: BaseException, path: Path, cell: Cell, watchdog: Watchd
     the traceback from the cell's own line inwards (the runner's frames left out; for a
     value publish refused, the notebook's frames only)."""
     from figures_src.publish import PublishError
+    from pipeline import cells
 
     trace = traceback.extract_tb(error.__traceback__)
     while trace and trace[0].filename != str(path):  # the runner's own frames, before the cell's
         trace.pop(0)
-    while trace and trace[-1].filename == __file__:  # and after it (NoKeyboard, no_debugger)
+    runner = (__file__, cells.__file__)  # and after it (NoKeyboard, no_debugger, exit())
+    while trace and trace[-1].filename in runner:
         trace.pop()
     if isinstance(error, PublishError):  # refused at the call: the API's insides do not help
         while trace and trace[-1].filename != str(path):
             trace.pop()
     for frame in trace:
         frame.filename = PROJECT.shown(Path(frame.filename))
-    where = f"{PROJECT.shown(path)}:{_cell_line(trace, path, cell)}: error: cell {cell.number}"
+    line = _cell_line(trace, path, cell)
+    if isinstance(error, SyntaxError) and error.filename == str(path) and error.lineno:
+        line, error.filename = error.lineno, PROJECT.shown(path)  # the cell never ran: no traceback
+    where = f"{PROJECT.shown(path)}:{line}: error: cell {cell.number}"
     stack = "".join(traceback.format_list(trace)).rstrip().splitlines()
     if isinstance(error, KeyboardInterrupt) and watchdog.timed_out:
         limit = f"{watchdog.timeout / 60:g} minutes" if watchdog.timeout >= 60 else f"{watchdog.timeout:g} s"
