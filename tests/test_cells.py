@@ -18,6 +18,7 @@ from pathlib import Path
 import jupytext
 import pytest
 from conftest import pdf_to_text
+from nbclient import NotebookClient
 from workspace import Workspace, copy_project, quickfix
 
 from pipeline.notebook import split_cells
@@ -266,3 +267,25 @@ def test_a_failing_cell_is_named_at_its_own_line(
     assert quickfix(done.stderr)[0] == ("figures_src/ex5.py", line, f"error: cell 2 {message}")
     assert "pipeline/" not in done.stderr and str(built.root) not in done.stderr
     assert re.match(r"figures_src/ex5\.py:\d+: error", done.stderr)
+
+
+def test_a_tikz_picture_is_shown_inline_in_a_kernel(
+    built: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As JupyterLab and VS Code run a cell: a kernel in figures_src/, the inline backend."""
+    monkeypatch.setenv("PYTHONPATH", str(built.root))  # the copy's modules, not the checkout's
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+    source = (
+        "# %%\nfrom figures_src.publish import save_tikz\n\n"
+        '# %%\nsave_tikz(r"\\begin{tikzpicture}\\draw (0,0) -- (2.54,1);\\end{tikzpicture}", "ex6-line")\n'
+    )
+    notebook = jupytext.reads(source, fmt="py:percent")
+    folder = str(built.root / "figures_src")
+    NotebookClient(
+        notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": folder}}
+    ).execute()
+    outputs = notebook.cells[1].outputs
+    assert [output["output_type"] for output in outputs] == ["display_data"]  # and no value
+    assert outputs[0]["data"]["image/png"]
+    # At its printed size: an inch (96 CSS pixels), its line and the 1 pt borders.
+    assert 96 < outputs[0]["metadata"]["image/png"]["width"] < 102
