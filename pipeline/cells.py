@@ -168,8 +168,8 @@ class Cells:
         self._home = tempfile.TemporaryDirectory(prefix="ipython-")
         config = Config()
         config.HistoryManager.enabled = False
+        # IPython makes the module sys.modules["__main__"], where pickle looks up what a cell defines.
         self.shell = CellShell.instance(config=config, ipython_dir=self._home.name, user_module=self.module)
-        sys.modules["__main__"] = self.module  # pickle looks up what a cell defines here
         self.shell.displayhook.outputs = self.outputs
         self.shell.display_pub.outputs = self.outputs
         self.shell.compile = self.compiler = NotebookCompiler(str(path))
