@@ -149,10 +149,12 @@ def _exit(code: object = None) -> None:
 
 
 def _figure_pdf(figure: object) -> bytes:
-    """A matplotlib figure as a PDF, at its own size, without a date (the same bytes on
-    every run), for display() and for a figure a cell leaves open."""
+    """A matplotlib figure as a PDF, for display() and for a figure a cell leaves open:
+    cropped to what is drawn, as Jupyter's inline backend shows it (`bbox_inches="tight"`),
+    and without a date (the same bytes on every run)."""
     data = io.BytesIO()
-    figure.savefig(data, format="pdf", metadata={"CreationDate": None, "ModDate": None})  # type: ignore[attr-defined]
+    metadata = {"CreationDate": None, "ModDate": None}
+    figure.savefig(data, format="pdf", bbox_inches="tight", metadata=metadata)  # type: ignore[attr-defined]
     return data.getvalue()
 
 
