@@ -91,6 +91,10 @@ restored, squares
 fig = new_figure(width=0.3, aspect=0.5)
 fig.gca().plot([0, 1], [1, 0])
 save_figure(fig, "ex4-line")
+
+# %% 4(f) A figure left open
+plt.figure(figsize=(1, 1))
+plt.plot([0, 1]);
 """
 
 HELPER = '''\
@@ -125,6 +129,7 @@ JUPYTER = {
     ],
     8: [{"type": "text", "text": "(Point(x=1, y=2), [1, 4, 9])\n"}],
     9: [],
+    10: [{"type": "picture"}],
 }
 # Cell 7's streams, as Jupyter shows them: each stream's text. The kernel sends its
 # stdout and stderr apart (their order under the cell depends on when it flushes);
