@@ -2,9 +2,11 @@
 
     python -m pipeline.notebook figures_src/ex1.py [--timeout SECONDS]
 
-A notebook is a Python file split into cells by lines starting with `# %%` (the
-percent format of VS Code, Jupyter and jupytext). All cells share one namespace, as
-in a notebook kernel. For each cell the runner keeps its code, what it printed and the
+A notebook is a Python file split into cells at `# %%` lines (the percent format of
+VS Code, Jupyter and jupytext; jupytext's own reader splits it here). The cells run
+as Jupyter's IPython kernel runs them, one namespace for all, in IPython's own shell
+in this process (pipeline/cells.py). For each cell the runner keeps its code, what it
+showed (printed text, standard error, values, displays, figures left open) and the
 figures it saved; with the values the notebook published, these go to
 report/results/<name>.json, which the templates read.
 
