@@ -17,8 +17,10 @@ Jupyter shows them). `pipeline/notebook.py` turns them into what the appendix sh
 """
 
 import ast
+import atexit
 import io
 import os
+import shutil
 import sys
 import tempfile
 import types
@@ -166,12 +168,15 @@ class Cells:
         self.outputs = CellOutputs()
         self.module = types.ModuleType("__main__")
         self.module.__file__ = str(path)  # as in `python exN.py`
-        # IPython keeps its profile and history nowhere that outlives the run.
-        self._home = tempfile.TemporaryDirectory(prefix="ipython-")
+        # IPython keeps its profile nowhere that outlives the process, and no history. The
+        # folder goes when the process ends: removing it earlier would be seen by the audit
+        # hook of pipeline/notebook.py (rmtree opens by names relative to a folder).
+        home = tempfile.mkdtemp(prefix="ipython-")
+        atexit.register(shutil.rmtree, home, ignore_errors=True)
         config = Config()
         config.HistoryManager.enabled = False
         # IPython makes the module sys.modules["__main__"], where pickle looks up what a cell defines.
-        self.shell = CellShell.instance(config=config, ipython_dir=self._home.name, user_module=self.module)
+        self.shell = CellShell.instance(config=config, ipython_dir=home, user_module=self.module)
         self.shell.displayhook.outputs = self.outputs
         self.shell.display_pub.outputs = self.outputs
         self.shell.compile = self.compiler = NotebookCompiler(str(path))
@@ -210,4 +215,3 @@ class Cells:
 
     def __exit__(self, *exception: object) -> None:
         sys.stdout, sys.stderr = self._streams
-        self._home.cleanup()

@@ -296,3 +296,10 @@ def test_a_tikz_picture_is_shown_inline_in_a_kernel(
     assert outputs[0]["data"]["image/png"]
     # At its printed size: an inch (96 CSS pixels), its line and the 1 pt borders.
     assert 96 < outputs[0]["metadata"]["image/png"]["width"] < 102
+
+
+def test_the_shell_adds_no_reads(built: Workspace) -> None:
+    """What the notebook read decides when it reruns: IPython's own files are none of it."""
+    reads = record(built)["reads"]
+    assert {"figures_src/ex4.py", "lib/helpers.py"} <= reads.keys()
+    assert [name for name, digest in reads.items() if digest is None] == []
