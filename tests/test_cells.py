@@ -107,11 +107,12 @@ def double(n: int) -> int:
 '''
 
 TEMPLATE = r"""\section{Cells}
-\subsection{Values} The shape \coderef{4(a)}; twice 21 is \VAR{ex4.doubled}.
-\subsection{Displays} Displayed \coderef{4(b)}.
-\subsection{Streams} Logged \coderef{4(c)}.
-\subsection{Processes} Pickled \coderef{4(d)}.
-\subsection{Figures} Saved \coderef{4(e)}.
+\task{a}{Values} The shape \coderef{4(a)}; twice 21 is \VAR{ex4.doubled}.
+\task{b}{Displays} Displayed \coderef{4(b)}.
+\task{c}{Streams} Logged \coderef{4(c)}.
+\task{d}{Processes} Pickled \coderef{4(d)}.
+\task{e}{Figures} Saved \coderef{4(e)}.
+\task{f}{Open figures} Left open \coderef{4(f)}.
 """
 
 # What Jupyter shows under each code cell (by the cell's number in the file), recorded
