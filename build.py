@@ -48,8 +48,6 @@ BUILD_FAILED = "build failed; report/submission.pdf (if any) is the last good on
 # One BLAS thread per notebook: sums in a fixed order give the same round-off digits
 # on every run, and the notebooks already run side by side.
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-# Figures are only written to files in a build; in Jupyter or VS Code they are shown.
-FILES_ONLY = {"MPLBACKEND": "pdf"}
 # The order of a set of strings (or of a dict built from one) changes between runs of
 # Python unless its hash seed is fixed: one seed, so the same sources give the same PDF.
 ONE_HASH_SEED = {"PYTHONHASHSEED": "0"}
@@ -173,7 +171,6 @@ def run_in_its_own_process(path: Path, timeout_minutes: float) -> dict:
     env = {
         **os.environ,
         **ONE_THREAD,
-        **FILES_ONLY,
         **ONE_HASH_SEED,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT.root), os.environ.get("PYTHONPATH")])),
     }

@@ -16,6 +16,7 @@ from pygments import highlight as pygments_highlight
 from pygments.formatters import LatexFormatter
 from pygments.lexers import PythonLexer
 
+from pipeline import page
 from pipeline.errors import BuildError
 from pipeline.latex import PDFLATEX, run_tex
 from pipeline.markdown import markdown_source, to_latex
@@ -24,6 +25,7 @@ from pipeline.render import layout_context, render, template_environment
 from pipeline.stamps import write_atomically
 from pipeline.texify import untypesettable
 
+PICTURE_INDENT_CM = 0.6  # a picture a cell shows is indented as its output's frame is (1.6em)
 FORMATTER = LatexFormatter(style="default", nowrap=True, commandprefix="PY")
 
 
@@ -52,7 +54,7 @@ def check_printable(record: dict) -> None:
             if bad := untypesettable(line):
                 raise BuildError(_characters(bad), path, number, [line.strip(), hint])
     for cell in record["cells"]:
-        if bad := untypesettable(cell["output"] + cell["stderr"]):
+        if bad := untypesettable("".join(output.get("text", "") for output in cell["outputs"])):
             raise BuildError(
                 f"cell {cell['number']} prints: {_characters(bad)}",
                 record["notebook"],
@@ -70,6 +72,22 @@ def chunk_pages(chunk_log: str) -> dict[str, list[int]]:
     return pages
 
 
+def shown_as(output: dict) -> None:
+    """Add to one of a cell's outputs (pipeline/notebook.py: shown_outputs) what
+    templates/standalone/code-pages.tex sets: text ending its last line (Verbatim needs
+    its end on a line of its own), LaTeX for math and markdown, and for a picture its
+    file as seen from where the pages are typeset, at most as wide as the text."""
+    if "text" in output and not output["text"].endswith("\n"):
+        output["text"] += "\n"
+    if output["type"] == "latex":
+        output["latex"] = output["source"]
+    elif output["type"] == "markdown":
+        output["latex"] = to_latex(output["source"])
+    elif output["type"] == "picture":
+        output["file"] = os.path.relpath(PROJECT.root / output["path"], PROJECT.code_build)
+        output["width"] = f"{min(output['width_cm'], page.TEXT_WIDTH_CM - PICTURE_INDENT_CM):.3f}cm"
+
+
 def typeset_code_pages(notebook: str) -> None:
     """report/results/<notebook>.json -> report/code/<notebook>-code.pdf and its page map."""
     record = json.loads(PROJECT.results_of(notebook).read_text(encoding="utf-8"))
@@ -77,6 +95,8 @@ def typeset_code_pages(notebook: str) -> None:
     for cell in record["cells"]:
         cell["code"] = highlight(cell["source"])
         cell["prose"] = to_latex(markdown_source(cell["source"])) if cell["kind"] == "markdown" else ""
+        for output in cell["outputs"]:
+            shown_as(output)
     for module in record["modules"]:
         module["code"] = highlight(module["source"])
     work = PROJECT.code_build

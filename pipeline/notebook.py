@@ -2,9 +2,11 @@
 
     python -m pipeline.notebook figures_src/ex1.py [--timeout SECONDS]
 
-A notebook is a Python file split into cells by lines starting with `# %%` (the
-percent format of VS Code, Jupyter and jupytext). All cells share one namespace, as
-in a notebook kernel. For each cell the runner keeps its code, what it printed and the
+A notebook is a Python file split into cells at `# %%` lines (the percent format of
+VS Code, Jupyter and jupytext; jupytext's own reader splits it here). The cells run
+as Jupyter's IPython kernel runs them, one namespace for all, in IPython's own shell
+in this process (pipeline/cells.py). For each cell the runner keeps its code, what it
+showed (printed text, standard error, values, displays, figures left open) and the
 figures it saved; with the values the notebook published, these go to
 report/results/<name>.json, which the templates read.
 
@@ -20,7 +22,9 @@ every PROGRESS_EVERY seconds.
 """
 
 import ast
+import base64
 import contextlib
+import hashlib
 import io
 import json
 import os
@@ -35,11 +39,15 @@ from dataclasses import asdict, dataclass, field
 from importlib.util import source_from_cache
 from pathlib import Path
 
+from jupytext.formats import get_format_implementation, long_form_one_format
+from jupytext.header import header_to_metadata_and_cell
+
 from pipeline.errors import BuildError, Reported, read_text
 from pipeline.paths import PROJECT
 from pipeline.stamps import file_digest, write_atomically
 
-CELL_MARKER = "# %%"
+# The start of a cell's first line that is not its title (`# %%`, `#%%`, `# %%%`).
+CELL_MARKER = re.compile(r"^\s*#\s*%%+\s?")
 TASK_LABEL = re.compile(r"^\d+\([a-z]\)")
 PROGRESS_EVERY = 10.0  # seconds between "still running" lines
 OUTPUT_LINES = 60  # of a cell's output, the PDF shows the first lines, then "... N more lines"
@@ -54,28 +62,30 @@ PLUMBING = {"figures_src/__init__.py"}
 # folders, and what is not the project's. A file under report/ that another notebook
 # wrote (or a person put there) is an input like any other.
 NOT_INPUTS = ("report/stamps/", "report/build/", ".venv/", ".git/")
+# Of what a cell displays, the PDF shows the first of these forms it has: the order of
+# nbconvert's LaTeX export (HTML it cannot show; an object without any of these is left out).
+SHOWN_FORMS = ("text/latex", "application/pdf", "image/png", "image/jpeg", "text/markdown", "text/plain")
 
 
 @dataclass
 class Cell:
     number: int
-    first_line: int
+    first_line: int  # of the cell as the file has it, from its `# %%` line
     source: str
-    output: str = ""
-    stderr: str = ""
+    kind: str = "code"  # or `markdown` (prose), or `raw` (neither run nor typeset as prose)
+    body: str = ""  # the cell as Jupyter holds it: without its marker, magics uncommented
+    body_line: int = 0  # the notebook line the body starts on
+    output: str = ""  # what it printed to standard output,
+    stderr: str = ""  # and to standard error, as a terminal shows them
+    outputs: list[dict] = field(default_factory=list)  # everything it showed, in order, as the PDF shows it
     figures: list[str] = field(default_factory=list)
     uses: list[str] = field(default_factory=list)  # the notebook's modules whose names the cell uses
 
     @property
     def title(self) -> str:
         """The text after `# %%` on the cell's first line (`1(b) The Gram matrix`), if any."""
-        first = self.source.splitlines()[0]
-        return first.removeprefix(CELL_MARKER).strip() if first.startswith(CELL_MARKER) else ""
-
-    @property
-    def kind(self) -> str:
-        """`markdown` for a `# %% [markdown]` cell (prose), else `code`."""
-        return "markdown" if re.match(r"\[(markdown|md)\]", self.title) else "code"
+        marker = CELL_MARKER.match(self.source.splitlines()[0])
+        return self.source.splitlines()[0][marker.end() :].strip() if marker else ""
 
     @property
     def task(self) -> str:
@@ -99,17 +109,36 @@ class Cell:
 
 
 def split_cells(source: str) -> list[Cell]:
-    """Cells in order; text before the first marker is a cell too, blank cells are dropped."""
-    cells: list[Cell] = []
+    """The cells as jupytext reads the file (its own cell reader, so the build, VS Code
+    and Jupyter agree on every boundary, `#%%` included, and on which cells are
+    markdown), each with the lines it spans; a YAML header is no cell, blank cells are
+    dropped."""
+    fmt = long_form_one_format("py:percent")
+    implementation = get_format_implementation(".py", "percent")
     lines = source.splitlines()
-    start = 0
-    for index in range(len(lines) + 1):
-        if index == len(lines) or (index > 0 and lines[index].startswith(CELL_MARKER)):
-            text = "\n".join(lines[start:index]).strip("\n")
-            if text.strip():
-                offset = next(i for i, line in enumerate(lines[start:index]) if line.strip())
-                cells.append(Cell(len(cells) + 1, start + offset + 1, text))
-            start = index
+    metadata, _, _, position = header_to_metadata_and_cell(lines, "#", "", ".py", False)
+    fmt.update(metadata.get("jupytext", {}).get("text_representation", {}))
+    cells: list[Cell] = []
+    while position < len(lines):
+        reader = implementation.cell_reader_class(fmt, "python")
+        read, length = reader.read(lines[position:])
+        spanned = lines[position : position + length]
+        text = "\n".join(spanned).strip("\n")
+        if text.strip():
+            offset = next(i for i, line in enumerate(spanned) if line.strip())
+            marker = reader.start_code_re, reader.alternative_start_code_re
+            marked = any(pattern.match(spanned[0]) for pattern in marker)
+            cells.append(
+                Cell(
+                    len(cells) + 1,
+                    position + offset + 1,
+                    text,
+                    kind=read.cell_type,
+                    body=read.source,
+                    body_line=position + 1 + marked,
+                )
+            )
+        position += length
     return cells
 
 
@@ -282,52 +311,103 @@ def _cell_line(trace: traceback.StackSummary, path: Path, cell: Cell) -> int:
 
 
 def run_cells(path: Path, cells: list[Cell], timeout: float) -> tuple[dict, list[Path]]:
-    """Execute the cells in one namespace; return the values the notebook published and
-    the files it wrote (its figures)."""
-    from pipeline import publish  # imported after the audit hook is in place, so it is seen
+    """Execute the code cells one after another in one IPython shell (pipeline/cells.py),
+    keeping what each showed; return the values the notebook published and the files it
+    wrote (its figures)."""
+    from pipeline.cells import Cells  # IPython, loaded only where cells run
 
-    shown = PROJECT.shown(path)
-    namespace = {"__name__": "__main__", "__file__": str(path)}
-    watchdog = Watchdog(shown, timeout)
+    runner = Cells(path)
+    from pipeline import publish  # imported after the audit hook and __main__ are in place
+
+    watchdog = Watchdog(PROJECT.shown(path), timeout)
     sys.stdin, sys.breakpointhook = NoKeyboard(), no_debugger
-    for cell in cells:
-        printed, errors = io.StringIO(), io.StringIO()
-        figures_before = len(publish.SAVED_FIGURES)
-        watchdog.running(cell)
-        try:
-            # Padding with blank lines makes tracebacks point at the notebook's own lines.
-            code = compile("\n" * (cell.first_line - 1) + cell.source, str(path), "exec")
-            with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(errors):
-                exec(code, namespace)
-        except BaseException as error:
+    with runner:
+        for cell in (cell for cell in cells if cell.kind == "code"):
+            figures_before = len(publish.SAVED_FIGURES)
+            watchdog.running(cell)
+            try:
+                outputs = runner.run(cell.body, cell.body_line)
+            except BaseException as error:
+                watchdog.running(None)
+                raise Reported(_cell_failure(error, path, cell, watchdog)) from None
             watchdog.running(None)
-            raise Reported(_cell_failure(error, path, cell, watchdog)) from None
-        watchdog.running(None)
-        # Paths in the project are shown from its root: no folder of this machine reaches the PDF.
-        here = f"{PROJECT.root}{os.sep}"
-        cell.output = as_a_terminal_shows(printed.getvalue().replace(here, ""))
-        cell.stderr = as_a_terminal_shows(errors.getvalue().replace(here, ""))
-        cell.figures = publish.SAVED_FIGURES[figures_before:]
+            cell.outputs = shown_outputs(outputs, path.stem, cell.number)
+            for stream in ("stdout", "stderr"):
+                text = "".join(output["text"] for output in cell.outputs if output["type"] == stream)
+                setattr(cell, "output" if stream == "stdout" else "stderr", text)
+            cell.figures = publish.SAVED_FIGURES[figures_before:]
     return dict(publish.RESULTS), list(publish.WRITTEN)
+
+
+def shown_outputs(outputs: list[dict], notebook: str, cell: int) -> list[dict]:
+    """What the PDF shows of a cell's outputs (pipeline/cells.py), in their order: each
+    stream as a terminal shows it, and of each displayed object the form an exported
+    notebook's LaTeX shows (`SHOWN_FORMS`). A picture is written to
+    report/code/<notebook>-cell<N>-<K>.<pdf|png|jpeg>, beside the code pages that show it."""
+    here = f"{PROJECT.root}{os.sep}"  # paths in the project are shown from its root
+    shown: list[dict] = []
+    for output in outputs:
+        if "stream" in output:
+            text = as_a_terminal_shows(output["text"].replace(here, ""))
+            shown.append({"type": output["stream"], "text": text})
+            continue
+        form = next((form for form in SHOWN_FORMS if form in output["data"]), None)
+        content = output["data"].get(form)
+        if form == "text/plain":
+            text = content.replace(here, "") + "\n"
+            shown.append({"type": "text", "text": as_a_terminal_shows(text)})
+        elif form in ("text/latex", "text/markdown"):
+            shown.append({"type": form.removeprefix("text/"), "source": content})
+        elif form is not None:
+            data = content if isinstance(content, bytes) else base64.b64decode(content)
+            target = PROJECT.code / f"{notebook}-cell{cell}-{len(shown) + 1}.{form.partition('/')[2]}"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            shown.append(
+                {
+                    "type": "picture",
+                    "path": PROJECT.shown(target),
+                    "width_cm": round(_picture_width_cm(data, form), 3),
+                    "sha256": hashlib.sha256(data).hexdigest(),  # a new picture re-typesets the code
+                }
+            )
+    return shown
+
+
+def _picture_width_cm(data: bytes, form: str) -> float:
+    """The width a picture is shown at in a notebook: a PDF's own, an image's at 96
+    pixels per inch (a browser's CSS pixel)."""
+    if form == "application/pdf":
+        from pypdf import PdfReader
+
+        return float(PdfReader(io.BytesIO(data)).pages[0].mediabox.width) / 72 * 2.54
+    from PIL import Image
+
+    return Image.open(io.BytesIO(data)).width / 96 * 2.54
 
 
 def _cell_failure(error: BaseException, path: Path, cell: Cell, watchdog: Watchdog) -> str:
     """`figures_src/exN.py:LINE: error: ...` and, indented below it, where the cell was:
     the traceback from the cell's own line inwards (the runner's frames left out; for a
     value publish refused, the notebook's frames only)."""
+    from pipeline import cells
     from pipeline.publish import PublishError
 
     trace = traceback.extract_tb(error.__traceback__)
     while trace and trace[0].filename != str(path):  # the runner's own frames, before the cell's
         trace.pop(0)
-    while trace and trace[-1].filename == __file__:  # and after it (NoKeyboard, no_debugger)
+    runner = (__file__, cells.__file__)  # and after it (NoKeyboard, no_debugger, exit())
+    while trace and trace[-1].filename in runner:
         trace.pop()
     if isinstance(error, PublishError):  # refused at the call: the API's insides do not help
         while trace and trace[-1].filename != str(path):
             trace.pop()
     for frame in trace:
         frame.filename = PROJECT.shown(Path(frame.filename))
-    where = f"{PROJECT.shown(path)}:{_cell_line(trace, path, cell)}: error: cell {cell.number}"
+    line = _cell_line(trace, path, cell)
+    if isinstance(error, SyntaxError) and error.filename == str(path) and error.lineno:
+        line, error.filename = error.lineno, PROJECT.shown(path)  # the cell never ran: no traceback
+    where = f"{PROJECT.shown(path)}:{line}: error: cell {cell.number}"
     stack = "".join(traceback.format_list(trace)).rstrip().splitlines()
     if isinstance(error, KeyboardInterrupt) and watchdog.timed_out:
         limit = f"{watchdog.timeout / 60:g} minutes" if watchdog.timeout >= 60 else f"{watchdog.timeout:g} s"
@@ -372,6 +452,15 @@ def as_a_terminal_shows(text: str) -> str:
     return "\n".join(shown)
 
 
+def is_shown_module(name: str) -> bool:
+    """Whether the appendix may show this file a notebook imported (`name` as
+    PROJECT.shown gives it): any Python module of the project, wherever it lives
+    (`figures_src/moe_layer.py`, `lib/helpers.py`), but not the build's own code nor the
+    plumbing every notebook imports."""
+    outside = Path(name).is_absolute() or name.startswith(("pipeline/", *NOT_INPUTS))
+    return name.endswith(".py") and not outside and name not in PLUMBING
+
+
 def mark_modules_used(cells: list[Cell]) -> None:
     """Note in each cell which of the project's modules it uses: a name it reads that a
     cell imported from that module (`from figures_src.moe_layer import MoELayer`). The
@@ -388,7 +477,7 @@ def mark_modules_used(cells: list[Cell]) -> None:
                 continue
             for name, module in bound.items():
                 origin = getattr(sys.modules.get(module), "__file__", None)
-                if origin and PROJECT.shown(Path(origin)).startswith("figures_src/"):
+                if origin and is_shown_module(PROJECT.shown(Path(origin))):
                     imported[name] = PROJECT.shown(Path(origin))
     for cell, tree in zip(cells, trees, strict=True):
         names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
@@ -417,9 +506,7 @@ def run_notebook(path: Path, timeout: float) -> dict:
     mark_modules_used(cells)
     notebook = PROJECT.shown(path)
     files = sorted({PROJECT.shown(p) for p in [*written, *recorder.written]})
-    modules = sorted(
-        name for name in recorder.texts if name.startswith("figures_src/") and name not in PLUMBING
-    )
+    modules = sorted(name for name, text in recorder.texts.items() if is_shown_module(name) and text.strip())
     record = {
         "notebook": notebook,
         "values": values,

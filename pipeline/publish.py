@@ -75,6 +75,8 @@ TIKZ_DOCUMENT = r"""\documentclass[tikz, border=1pt]{standalone}
 \end{document}
 """
 
+INLINE_DPI = 96  # a browser's CSS pixels per inch: Jupyter's pictures at their printed size
+
 RESULTS: dict[str, object] = {}
 SAVED_FIGURES: list[str] = []  # by name, in the order saved
 WRITTEN: list[Path] = []  # every file saved, a figure's TikZ source included
@@ -192,7 +194,7 @@ def fits_the_page(name: str, width_cm: float, height_cm: float) -> None:
         )
 
 
-def save_figure(fig: "Figure", name: str) -> Path:
+def save_figure(fig: "Figure", name: str) -> None:
     """Write `fig` to report/figures/<name>.pdf at its own size, atomically, and close it
     (but in a notebook's kernel, which shows it under the cell).
 
@@ -212,10 +214,9 @@ def save_figure(fig: "Figure", name: str) -> Path:
         plt.close(fig)
     SAVED_FIGURES.append(name)
     WRITTEN.append(target)
-    return target
 
 
-def save_tikz(picture: str, name: str) -> Path:
+def save_tikz(picture: str, name: str) -> None:
     """Compile a TikZ picture (`\\begin{tikzpicture}...`) to report/figures/<name>.pdf.
 
     The picture is typeset apart from the document, so editing the document's prose
@@ -254,6 +255,22 @@ def save_tikz(picture: str, name: str) -> Path:
         partial = target.with_suffix(".pdf.partial")
         shutil.move(Path(scratch) / f"{name}.pdf", partial)
     os.replace(partial, target)
+    if "inline" in matplotlib.get_backend():  # in Jupyter or VS Code: under the cell, as a figure is
+        _show_inline(target)
     SAVED_FIGURES.append(name)
     WRITTEN.extend([source, target])
-    return target
+
+
+def _show_inline(pdf: Path) -> None:
+    """Show a compiled picture under the running cell of Jupyter or VS Code, which show
+    no PDF: as a PNG (poppler's pdftoppm) at twice the resolution, shown at print size."""
+    from IPython.display import Image, display
+
+    png = subprocess.run(
+        ["pdftoppm", "-png", "-r", str(2 * INLINE_DPI), "-singlefile", str(pdf)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        check=True,
+    ).stdout
+    width = int.from_bytes(png[16:20], "big")  # in pixels, from the PNG's header (IHDR)
+    display(Image(data=png, format="png", width=width // 2))

@@ -9,7 +9,7 @@ import tomllib
 from pipeline.paths import PROJECT
 
 # Import names that differ from the package's name on PyPI.
-PACKAGE_OF = {"markdown_it": "markdown-it-py"}
+PACKAGE_OF = {"markdown_it": "markdown-it-py", "PIL": "pillow"}
 
 
 def pinned(path: str) -> dict[str, str]:
