@@ -184,14 +184,14 @@ def test_each_cell_shows_what_jupyter_shows(built: Workspace) -> None:
 
 
 def test_the_appendix_shows_values_math_displays_and_streams_in_order(built: Workspace) -> None:
-    text = appendix(built)
-    assert "(3, 3)" in between(text, "Cell D.3", "Cell D.4")
-    assert "output" not in between(text, "Cell D.4", "Cell D.5")  # `41 + 1;` shows nothing
-    assert "x2 + 2x + 1" in between(text, "Cell D.5", "Cell D.6")  # typeset, not x**2 + 2*x + 1
-    displayed = between(text, "Cell D.6", "Cell D.7").partition(" output ")[2]
+    text = appendix(built)  # ex4 is the third notebook beside the fixture's ex1 and ex2: cells C.n
+    assert "(3, 3)" in between(text, "Cell C.3", "Cell C.4")
+    assert "output" not in between(text, "Cell C.4", "Cell C.5")  # `41 + 1;` shows nothing
+    assert "x2 + 2x + 1" in between(text, "Cell C.5", "Cell C.6")  # typeset, not x**2 + 2*x + 1
+    displayed = between(text, "Cell C.6", "Cell C.7").partition(" output ")[2]
     assert "t dt =" in displayed and "Some bold words" in displayed and "**" not in displayed
     assert all(tick in displayed for tick in ("0.0", "0.5", "1.0"))  # the figure's axes, in vector
-    streams = between(text, "Cell D.7", "Cell D.8").partition(" output ")[2]
+    streams = between(text, "Cell C.7", "Cell C.8").partition(" output ")[2]
     lines = [
         "before",
         "INFO:ex4:logged in a later cell",
@@ -199,7 +199,7 @@ def test_the_appendix_shows_values_math_displays_and_streams_in_order(built: Wor
         "after",
     ]
     assert [streams.index(line) for line in lines] == sorted(streams.index(line) for line in lines)
-    assert "(Point(x=1, y=2), [1, 4, 9])" in between(text, "Cell D.8", "Cell D.9")
+    assert "(Point(x=1, y=2), [1, 4, 9])" in between(text, "Cell C.8", "Cell C.9")
     assert "twice 21 is 42" in pdf_to_text(built.pdf)
 
 
