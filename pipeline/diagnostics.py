@@ -6,6 +6,7 @@ TeX error's file names the template; its line is found by matching the rendered 
 against the template's lines, with each `\\VAR{...}` standing for any text.
 """
 
+import difflib
 import os
 import re
 import shutil
@@ -103,7 +104,12 @@ def explain_missing_file(message: str) -> str:
         package = debian_package_for(name)
         if package:
             return f"{name} comes with the Debian package {package}: sudo apt-get install {package}"
-        return f"{name} is not installed; `apt-file search {name}` names the Debian package that has it"
+        return (
+            f"no {name} in templates/ (your own packages go there, or in a subfolder) nor in TeX Live; "
+            f"if it is a LaTeX package, `apt-file search {name}` names the Debian package that has it"
+        )
+    if name.endswith(".tex"):
+        return f"no {name} in templates/: your own parts go in a subfolder, templates/{name}, say"
     return (
         f"no figure or file named {name}: a figure made by hand belongs in templates/figures/ "
         f"({name}.pdf, .png or .jpg); one a notebook saves with save_figure is report/figures/{name}.pdf "
@@ -194,9 +200,75 @@ def unreadable_picture(file: Path, reason: str) -> BuildError:
 
 
 def undefined_references(log: str) -> list[str]:
-    """Labels and citations the final pass could not resolve."""
-    found = re.findall(r"(?:Reference|Citation|Hyper reference) `([^']+)' on page \d+ undefined", log)
+    """Labels the final pass could not resolve."""
+    found = re.findall(r"(?:Reference|Hyper reference) `([^']+)' on page \d+ undefined", log)
     return sorted(set(found))
+
+
+def bibliography_files(build_dir: Path, main: str) -> list[Path]:
+    """The .bib files the document's `\\bibliography{...}` names, as found in templates/
+    (where bibtex looks for them, latex_environment's BIBINPUTS)."""
+    aux = build_dir / f"{main}.aux"
+    text = aux.read_text(encoding="utf-8", errors="replace") if aux.exists() else ""
+    names = [name.strip() for found in re.findall(r"\\bibdata\{([^}]*)\}", text) for name in found.split(",")]
+    return [path for name in names if (path := _own_file(name if name.endswith(".bib") else name + ".bib"))]
+
+
+def _own_file(name: str) -> Path | None:
+    """templates/<name>, or the first templates/<subfolder>/<name>."""
+    direct = PROJECT.templates_dir / name
+    return direct if direct.is_file() else next(iter(sorted(PROJECT.templates_dir.rglob(name))), None)
+
+
+def bibliography_error(build_dir: Path, main: str) -> BuildError | None:
+    """What stopped bibtex, from its log (<main>.blg): an error in a .bib file at its
+    line there, a .bib or style that is not there at the template line that names it."""
+    blg = build_dir / f"{main}.blg"
+    log = blg.read_text(encoding="utf-8", errors="replace") if blg.exists() else ""
+    if at_line := re.search(r"^(.*?)---line (\d+) of file (.+)$", log, flags=re.MULTILINE):
+        bib = _own_file(at_line.group(3).strip())
+        line = int(at_line.group(2))
+        text = bib.read_text(encoding="utf-8", errors="replace").splitlines() if bib else []
+        shown = text[line - 1].strip() if 0 < line <= len(text) else ""
+        message = at_line.group(1).strip() or "bibtex cannot read this entry"
+        return BuildError(f"bibtex: {message}", bib or Path(at_line.group(3)), line, [shown])
+    missing = re.search(r"^I couldn't open (database|style) file (.+?)(\.bib|\.bst)?$", log, re.MULTILINE)
+    if missing:
+        kind, name = missing.group(1), missing.group(2)
+        place = where_used(name) or Place(build_dir / "submission.tex", None)
+        hint = (
+            f"a .bib file belongs in templates/ ({name}.bib)"
+            if kind == "database"
+            else "natbib's styles are plainnat, abbrvnat and unsrtnat"
+        )
+        message = f"no {kind} file {name}{'.bib' if kind == 'database' else '.bst'}"
+        return BuildError(message, place.path, place.line, [place.text.strip(), hint])
+    return None
+
+
+def undefined_citations(log: str, build_dir: Path, main: str) -> list[BuildError]:
+    """Citations of keys no .bib entry has (or with no `\\bibliography` at all), at the
+    template line that cites them, with the keys that come closest."""
+    keys = list(dict.fromkeys(re.findall(r"Citation `([^']+)' on page \d+ undefined", log)))  # as cited
+    if not keys:
+        return []
+    bibs = bibliography_files(build_dir, main)
+    entry = re.compile(r"^\s*@\s*\w+\s*[{(]\s*([^,\s]+)\s*,", re.MULTILINE)
+    entries = [key for bib in bibs for key in entry.findall(bib.read_text(encoding="utf-8", errors="ignore"))]
+    problems = []
+    for key in keys:
+        used = where_used(key)
+        where = " and ".join(PROJECT.shown(bib) for bib in bibs)
+        message = f"\\cite{{{key}}}: " + (f"no entry {key} in {where}" if bibs else "no bibliography")
+        close = difflib.get_close_matches(key, entries, n=3)
+        hint = (
+            f"did you mean {' or '.join(close)}?"
+            if close
+            else "the entries are templates/*.bib's, named by \\bibliography{references} where the list goes"
+        )
+        place = used or Place(build_dir / "submission.tex", None)
+        problems.append(BuildError(message, place.path, place.line, [place.text.strip(), hint]))
+    return problems
 
 
 def ambiguous_targets(log: str, build_dir: Path) -> list[BuildError]:
