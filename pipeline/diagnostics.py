@@ -225,13 +225,6 @@ def bibliography_error(build_dir: Path, main: str) -> BuildError | None:
     line there, a .bib or style that is not there at the template line that names it."""
     blg = build_dir / f"{main}.blg"
     log = blg.read_text(encoding="utf-8", errors="replace") if blg.exists() else ""
-    if at_line := re.search(r"^(.*?)---line (\d+) of file (.+)$", log, flags=re.MULTILINE):
-        bib = _own_file(at_line.group(3).strip())
-        line = int(at_line.group(2))
-        text = bib.read_text(encoding="utf-8", errors="replace").splitlines() if bib else []
-        shown = text[line - 1].strip() if 0 < line <= len(text) else ""
-        message = at_line.group(1).strip() or "bibtex cannot read this entry"
-        return BuildError(f"bibtex: {message}", bib or Path(at_line.group(3)), line, [shown])
     missing = re.search(r"^I couldn't open (database|style) file (.+?)(\.bib|\.bst)?$", log, re.MULTILINE)
     if missing:
         kind, name = missing.group(1), missing.group(2)
@@ -243,6 +236,13 @@ def bibliography_error(build_dir: Path, main: str) -> BuildError | None:
         )
         message = f"no {kind} file {name}{'.bib' if kind == 'database' else '.bst'}"
         return BuildError(message, place.path, place.line, [place.text.strip(), hint])
+    if at_line := re.search(r"^(.*?)---line (\d+) of file (.+)$", log, flags=re.MULTILINE):
+        bib = _own_file(at_line.group(3).strip())
+        line = int(at_line.group(2))
+        text = bib.read_text(encoding="utf-8", errors="replace").splitlines() if bib else []
+        shown = text[line - 1].strip() if 0 < line <= len(text) else ""
+        message = at_line.group(1).strip() or "bibtex cannot read this entry"
+        return BuildError(f"bibtex: {message}", bib or Path(at_line.group(3)), line, [shown])
     return None
 
 
