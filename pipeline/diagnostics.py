@@ -10,7 +10,9 @@ import difflib
 import os
 import re
 import shutil
+import subprocess
 import traceback
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -176,6 +178,8 @@ def latex_error_report(log: str, build_dir: Path) -> BuildError:
                 place = loaded
             hint = next((text for key, text in HINTS.items() if message.startswith(key)), "")
             hint = explain_missing_file(message) or hint
+            if typed := re.search(r"Unicode character (.+?) \(U\+([0-9A-F]+)\)", message):
+                message, hint = unknown_character(chr(int(typed.group(2), 16))), ""
             stopped = context.split(" ", 1)[-1].strip()  # without TeX's "l.14" (a line of report/build/)
             details = [
                 place.text.strip(),
@@ -184,6 +188,33 @@ def latex_error_report(log: str, build_dir: Path) -> BuildError:
             ]
             return BuildError(message, place.path, place.line, details)
     return BuildError("LaTeX stopped without naming an error")
+
+
+def unknown_character(char: str) -> str:
+    """What to type instead of a character the document's fonts and preamble do not know:
+    its LaTeX command, as unicode-math's table of every math character names it."""
+    code = f"U+{ord(char):04X}"
+    name = f"{code} {unicodedata.name(char, '')}".strip()
+    command = math_command(char)
+    if command:
+        return f"the PDF cannot show {char} ({name}) as typed: write {command} (in math mode) instead"
+    return f"the PDF cannot show {char} ({name}): no font of the document has it"
+
+
+def math_command(char: str) -> str | None:
+    """The LaTeX command for a math character, from unicode-math's table (TeX Live has it
+    wherever the document builds: texlive-latex-recommended)."""
+    table = (
+        shutil.which("kpsewhich")
+        and subprocess.run(
+            ["kpsewhich", "unicode-math-table.tex"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+    )
+    if not table:
+        return None
+    pattern = r'^\\UnicodeMathSymbol\{"0*' + f"{ord(char):X}" + r"\}\{(\\\w+)\s*\}"
+    found = re.search(pattern, Path(table).read_text(encoding="utf-8"), re.MULTILINE)
+    return found.group(1) if found else None
 
 
 def unreadable_picture(file: Path, reason: str) -> BuildError:
@@ -371,9 +402,18 @@ def page_overflows(log: str, build_dir: Path) -> list[BuildError]:
     return problems
 
 
-def template_error(error: Exception) -> BuildError:
+def published_names(context: dict) -> list[str]:
+    """Every name a template can print: `ex2.count`, `submission.course`, ..."""
+    return [
+        f"{name}.{key}" if isinstance(value, dict) else name
+        for name, value in context.items()
+        for key in (value if isinstance(value, dict) else [name])
+    ]
+
+
+def template_error(error: Exception, context: dict | None = None) -> BuildError:
     """An error while rendering (Jinja's, or a filter's) at the template's path and line,
-    with the line itself."""
+    with the line itself, and for an undefined name the published names closest to it."""
     detail = error.message if isinstance(error, jinja2.TemplateError) and error.message else error
     if isinstance(error, jinja2.TemplateNotFound):  # its message names the folder from the machine's root
         detail = f"{error.name} is not in {PROJECT.shown(PROJECT.templates_dir)}/"
@@ -391,4 +431,13 @@ def template_error(error: Exception) -> BuildError:
             return BuildError(message)
         path, line = Path(frames[-1].filename), frames[-1].lineno
     text = path.read_text(encoding="utf-8").splitlines()[line - 1] if line else ""
-    return BuildError(message, path, line, [text.strip()])
+    details = [text.strip()]
+    missing = re.search(r"has no attribute '([^']+)'|'([^']+)' is undefined", message)
+    if isinstance(error, jinja2.UndefinedError) and context and missing:
+        name = missing.group(1) or missing.group(2)
+        # The name as the line writes it, with its notebook: ex2.a_paramter_ratio.
+        written = re.search(r"[\w.]*\b" + re.escape(name) + r"\b", text)
+        names = published_names(context)
+        close = difflib.get_close_matches(written.group(0) if written else name, names, n=3, cutoff=0.75)
+        details.append(f"did you mean {' or '.join(close)}?" if close else "")
+    return BuildError(message, path, line, details)

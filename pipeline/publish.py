@@ -192,6 +192,18 @@ def fits_the_page(name: str, width_cm: float, height_cm: float) -> None:
         )
 
 
+def a_figure_name(name: str) -> None:
+    """A figure's name is written in LaTeX (`\\plot{name}...`, the appendix's file names),
+    where `_`, `#`, `%`, `&`, `$`, `^`, `~`, braces, a backslash or a space mean something
+    else: refused here, where the notebook names it, not later inside a template."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.+-]*", name):
+        suggestion = re.sub(r"[^A-Za-z0-9.+-]+", "-", name).strip("-") or "ex1-name"
+        raise PublishError(
+            f"figure name {name!r}: LaTeX reads its special characters as commands; "
+            f"use letters, digits and - ({suggestion!r}, say)"
+        )
+
+
 def save_figure(fig: "Figure", name: str) -> Path:
     """Write `fig` to report/figures/<name>.pdf at its own size, atomically, and close it
     (but in a notebook's kernel, which shows it under the cell).
@@ -201,6 +213,7 @@ def save_figure(fig: "Figure", name: str) -> Path:
     """
     import matplotlib.pyplot as plt
 
+    a_figure_name(name)
     width, height = fig.get_size_inches() * CM_PER_INCH
     fits_the_page(name, width, height)
     FIGURE_DIR.mkdir(parents=True, exist_ok=True)
@@ -223,6 +236,7 @@ def save_tikz(picture: str, name: str) -> Path:
     """
     from pypdf import PdfReader
 
+    a_figure_name(name)
     FIGURE_DIR.mkdir(parents=True, exist_ok=True)
     target = FIGURE_DIR / f"{name}.pdf"
     source = FIGURE_DIR / f"{name}.tex"

@@ -52,7 +52,7 @@ def test_a_missing_own_package_names_templates(workspace: Workspace) -> None:
         "templates/preamble.tex", "\\usepackage{booktabs}", "\\usepackage{booktabs}\n\\usepackage{mymacross}"
     )
     said = failing(workspace)
-    path, at, message = first_error(said)
+    path, _at, message = first_error(said)
     assert (path, message) == (
         "templates/preamble.tex",
         "error: LaTeX Error: File `mymacross.sty' not found.",
@@ -63,7 +63,7 @@ def test_a_missing_own_package_names_templates(workspace: Workspace) -> None:
 def test_a_missing_part_names_templates_and_not_figures(workspace: Workspace) -> None:
     workspace.edit("templates/ex2.tex", TASK_B, "\\input{parts/countin}\n" + TASK_B)
     said = failing(workspace)
-    path, at, message = first_error(said)
+    path, _at, message = first_error(said)
     assert (path, message) == ("templates/ex2.tex", "error: LaTeX Error: File `parts/countin.tex' not found.")
     assert "no parts/countin.tex in templates/: your own parts go in a subfolder" in said
     assert "figure" not in said
