@@ -30,6 +30,8 @@ from pipeline.paths import PROJECT, ensure_this_checkout
 from pipeline.texify import escape_text
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from matplotlib.figure import Figure
 
 ensure_this_checkout(getattr(sys.modules["__main__"], "__file__", None), Path.cwd())
@@ -147,6 +149,17 @@ def _printable(value: object, name: str) -> object:
     return _number(value, name)
 
 
+def _check_name(name: str) -> None:
+    """A name a template can print as `<notebook>.<name>`, or a PublishError."""
+    if not _NAME.match(name):
+        raise PublishError(f"published name {name!r} must be a Python identifier")
+    if name in _TAKEN:
+        raise PublishError(
+            f"published name {name!r} would read as the dictionary method {name}() in a "
+            "template; choose another name"
+        )
+
+
 def publish(name: str, value: object) -> None:
     """Make `value` available to the templates as `<notebook>.<name>`.
 
@@ -155,14 +168,36 @@ def publish(name: str, value: object) -> None:
     LaTeX marked as LaTeX (`NoEscape("...")` or a PyLaTeX object such as a Tabular), a
     sympy expression (its LaTeX, for math mode), or a list or array of numbers.
     """
-    if not _NAME.match(name):
-        raise PublishError(f"published name {name!r} must be a Python identifier")
-    if name in _TAKEN:
-        raise PublishError(
-            f"published name {name!r} would read as the dictionary method {name}() in a "
-            "template; choose another name"
-        )
+    _check_name(name)
     RESULTS[name] = _printable(value, name)
+
+
+def publish_table(
+    name: str, rows: "Sequence[Sequence[object]]", header: "Sequence[str] | None" = None, digits: int = 3
+) -> None:
+    """Publish a table of numbers (and text) as a booktabs tabular, each number formatted
+    as everywhere in the report (pipeline/texify.py's format_number, `digits` significant
+    digits, trailing zeros kept so a column lines up), text as written. Place it with its
+    caption and label: `\\valuetable{tab:ex2-counts}{Caption.}{\\VAR{ex2.counts}}`."""
+    from pipeline.texify import format_number
+
+    _check_name(name)
+    width = max([len(header or [])] + [len(row) for row in rows])
+    if any(len(row) != width for row in rows) or (header and len(header) != width):
+        raise PublishError(f"table {name}: every row and the header need {width} cells")
+
+    def cell(value: object, where: str) -> str:
+        if isinstance(value, str):
+            return escape_text(value)
+        return format_number(_number(value, where), digits, trailing_zeros=True)
+
+    cells = [[cell(value, f"{name}[{r}][{c}]") for c, value in enumerate(row)] for r, row in enumerate(rows)]
+    numeric = [all(not isinstance(row[c], str) for row in rows) for c in range(width)]
+    lines = [f"\\begin{{tabular}}{{{''.join('r' if n else 'l' for n in numeric)}}}", "\\toprule"]
+    if header:
+        lines += [" & ".join(escape_text(title) for title in header) + " \\\\", "\\midrule"]
+    lines += [" & ".join(row) + " \\\\" for row in cells]
+    RESULTS[name] = "\n".join([*lines, "\\bottomrule", "\\end{tabular}"])
 
 
 def publish_formula(name: str, expression: Any) -> None:
