@@ -9,6 +9,7 @@ can only be a sympy expression or a PyLaTeX table once the notebook imported sym
 PyLaTeX. A notebook that needs neither starts a second sooner, at every build.
 """
 
+import contextlib
 import functools
 import logging
 import math
@@ -27,10 +28,10 @@ import numpy as np
 
 from pipeline.page import CM_PER_INCH, TEXT_HEIGHT_CM, TEXT_WIDTH_CM, TEXT_WIDTH_IN
 from pipeline.paths import PROJECT, ensure_this_checkout
-from pipeline.texify import escape_text
+from pipeline.texify import UNICODE_COMMANDS, escape_text
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
     from matplotlib.figure import Figure
 
@@ -38,8 +39,25 @@ ensure_this_checkout(getattr(sys.modules["__main__"], "__file__", None), Path.cw
 
 FIGURE_DIR = PROJECT.figures
 
-# Figures are drawn at the size they print, in the document's Computer Modern, with
-# fonts embedded as TrueType outlines (fonttype 42) rather than Type 3 bitmaps.
+# Figures are drawn at the size they print. save_figure has LaTeX typeset their text
+# (matplotlib's pgf backend) in the document's fonts (Latin Modern, T1, with pdfTeX's
+# glyph-to-Unicode table), so the PDF's text layer reads as drawn: a minus as −, ⊤ as ⊤,
+# which matplotlib's own Computer Modern TrueType fonts map to ¡ and >. A notebook shown
+# in Jupyter or VS Code draws the same figure with matplotlib's Computer Modern.
+UNICODE_MATH = [
+    rf"\DeclareUnicodeCharacter{{{ord(c):04X}}}{{\ensuremath{{{tex}}}}}"
+    for c, tex in UNICODE_COMMANDS.items()
+]
+PGF_PREAMBLE = "\n".join(
+    [
+        r"\usepackage[T1]{fontenc}",
+        r"\usepackage{lmodern}",
+        r"\usepackage{amsmath, amssymb}",
+        r"\input{glyphtounicode}\pdfgentounicode=1",
+        r"\pdftrailerid{}\pdfsuppressptexinfo=-1",
+        *UNICODE_MATH,
+    ]
+)
 matplotlib.rcParams.update(
     {
         "font.family": "serif",
@@ -57,6 +75,9 @@ matplotlib.rcParams.update(
         "figure.dpi": 100,
         "savefig.dpi": 300,
         "image.cmap": "viridis",
+        "pgf.texsystem": "pdflatex",
+        "pgf.rcfonts": False,
+        "pgf.preamble": PGF_PREAMBLE,
     }
 )
 
@@ -239,6 +260,22 @@ def a_figure_name(name: str) -> None:
         )
 
 
+@contextlib.contextmanager
+def _environment(**variables: str) -> "Iterator[None]":
+    """These environment variables for what runs inside (matplotlib starts pdfLaTeX with
+    the notebook's environment), then the notebook's own again."""
+    before = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def save_figure(fig: "Figure", name: str) -> Path:
     """Write `fig` to report/figures/<name>.pdf at its own size, atomically, and close it
     (but in a notebook's kernel, which shows it under the cell).
@@ -254,7 +291,9 @@ def save_figure(fig: "Figure", name: str) -> Path:
     FIGURE_DIR.mkdir(parents=True, exist_ok=True)
     target = FIGURE_DIR / f"{name}.pdf"
     partial = target.with_suffix(".pdf.partial")
-    fig.savefig(partial, format="pdf", metadata={"CreationDate": None, "ModDate": None})
+    # pdfTeX dates the PDF from SOURCE_DATE_EPOCH: the same figure gives the same bytes.
+    with _environment(SOURCE_DATE_EPOCH="0", FORCE_SOURCE_DATE="1"):
+        fig.savefig(partial, format="pdf", backend="pgf", metadata={"CreationDate": None, "ModDate": None})
     os.replace(partial, target)
     if "inline" not in plt.get_backend():  # in Jupyter or VS Code the figure stays to be shown
         plt.close(fig)
