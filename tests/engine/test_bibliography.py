@@ -2,7 +2,7 @@
 natbib variants in the templates, `\\bibliography{...}` where the list goes; on every
 compile route, with a .bib that is an input of the document and errors at their lines."""
 
-from pathlib import Path
+from pathlib import PurePath
 
 import pytest
 from conftest import pdf_to_text
@@ -108,7 +108,16 @@ def test_a_missing_bib_is_an_error_where_the_bibliography_names_it(workspace: Wo
     assert line < at
 
 
-def test_the_bibliography_tools_are_listed(tmp_path: Path) -> None:
+def test_the_bibliography_tools_are_listed() -> None:
     from pipeline.tex_setup import required_packages
 
     assert {"bibtex", "natbib.sty", "plainnat.bst"} <= set(required_packages()["texlive-latex-base"])
+
+
+def test_a_sheets_references_and_own_packages_stay_with_it() -> None:
+    """The next sheet (make new-sheet) starts without this one's .bib and .sty."""
+    from pipeline.new_sheet import is_content
+
+    assert is_content(PurePath("templates/references.bib"))
+    assert is_content(PurePath("templates/mymacros.sty"))
+    assert not is_content(PurePath("templates/preamble.tex"))
