@@ -121,3 +121,4 @@ def test_a_sheets_references_and_own_packages_stay_with_it() -> None:
     assert is_content(PurePath("templates/references.bib"))
     assert is_content(PurePath("templates/mymacros.sty"))
     assert not is_content(PurePath("templates/preamble.tex"))
+    assert not is_content(PurePath("templates/standalone"))
