@@ -42,6 +42,11 @@ def cite(workspace: Workspace, command: str = r"\citet{vaswani2017}") -> int:
     return next(number for number, line in enumerate(lines, start=1) if command in line)
 
 
+def retitle(workspace: Workspace) -> None:
+    """An edit of an entry in the .bib alone."""
+    workspace.edit("templates/references.bib", "Attention Is All You Need", "Attention Is Not All You Need")
+
+
 @pytest.mark.parametrize("route", ["format", "off"])
 def test_citations_resolve_and_the_bib_is_an_input(workspace: Workspace, route: str) -> None:
     cite(workspace)
@@ -52,7 +57,7 @@ def test_citations_resolve_and_the_bib_is_an_input(workspace: Workspace, route: 
     assert "As Vaswani and Shazeer (2017) and (Eckart and Young, 1936) say" in text
     assert "References" in text and "Attention is all you need" in text
     assert "The approximation of one matrix by another of lower rank" in text
-    workspace.edit("templates/references.bib", "Attention Is All You Need", "Attention Is Not All You Need")
+    retitle(workspace)
     done = workspace.run(["make", "--no-print-directory"], REPORT_FORMAT=route)
     assert done.returncode == 0, done.stderr
     assert "Attention is not all you need" in pdf_to_text(workspace.pdf)
@@ -122,3 +127,17 @@ def test_a_sheets_references_and_own_packages_stay_with_it() -> None:
     assert is_content(PurePath("templates/mymacros.sty"))
     assert not is_content(PurePath("templates/preamble.tex"))
     assert not is_content(PurePath("templates/standalone"))
+
+
+def test_make_watch_cites_and_follows_the_bib(workspace: Workspace) -> None:
+    from test_fresh import start_watch, stop_watch, wait_for
+
+    watch = start_watch(workspace)
+    try:
+        wait_for(lambda: list(workspace.layout.build.glob(".warm-*")), seconds=60)  # built once
+        cite(workspace)
+        wait_for(lambda: "Vaswani and Shazeer (2017)" in pdf_to_text(workspace.pdf), seconds=60)
+        retitle(workspace)
+        wait_for(lambda: "Attention is not all you need" in pdf_to_text(workspace.pdf), seconds=60)
+    finally:
+        stop_watch(workspace, watch)
