@@ -216,7 +216,7 @@ def saved_by_no_other(notebook: str, files: list[str]) -> None:
             lines = later.read_text(encoding="utf-8", errors="replace").splitlines()
             line = next((number for number, text in enumerate(lines, start=1) if name in text), None)
             raise BuildError(
-                f"{PROJECT.shown(first)} saves {name} too: give each notebook's figures names of its own",
+                f"{PROJECT.shown(first)} {PROJECT.written_too(shared[0])}",
                 later,
                 line,
             )

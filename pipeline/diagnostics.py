@@ -6,10 +6,13 @@ TeX error's file names the template; its line is found by matching the rendered 
 against the template's lines, with each `\\VAR{...}` standing for any text.
 """
 
+import difflib
 import os
 import re
 import shutil
+import subprocess
 import traceback
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,7 +106,12 @@ def explain_missing_file(message: str) -> str:
         package = debian_package_for(name)
         if package:
             return f"{name} comes with the Debian package {package}: sudo apt-get install {package}"
-        return f"{name} is not installed; `apt-file search {name}` names the Debian package that has it"
+        return (
+            f"no {name} in templates/ (your own packages go there, or in a subfolder) nor in TeX Live; "
+            f"if it is a LaTeX package, `apt-file search {name}` names the Debian package that has it"
+        )
+    if name.endswith(".tex"):
+        return f"no {name} in templates/: your own parts go in a subfolder, templates/{name}, say"
     return (
         f"no figure or file named {name}: a figure made by hand belongs in templates/figures/ "
         f"({name}.pdf, .png or .jpg); one a notebook saves with save_figure is report/figures/{name}.pdf "
@@ -170,6 +178,8 @@ def latex_error_report(log: str, build_dir: Path) -> BuildError:
                 place = loaded
             hint = next((text for key, text in HINTS.items() if message.startswith(key)), "")
             hint = explain_missing_file(message) or hint
+            if typed := re.search(r"Unicode character (.+?) \(U\+([0-9A-F]+)\)", message):
+                message, hint = unknown_character(chr(int(typed.group(2), 16))), ""
             stopped = context.split(" ", 1)[-1].strip()  # without TeX's "l.14" (a line of report/build/)
             details = [
                 place.text.strip(),
@@ -178,6 +188,33 @@ def latex_error_report(log: str, build_dir: Path) -> BuildError:
             ]
             return BuildError(message, place.path, place.line, details)
     return BuildError("LaTeX stopped without naming an error")
+
+
+def unknown_character(char: str) -> str:
+    """What to type instead of a character the document's fonts and preamble do not know:
+    its LaTeX command, as unicode-math's table of every math character names it."""
+    code = f"U+{ord(char):04X}"
+    name = f"{code} {unicodedata.name(char, '')}".strip()
+    command = math_command(char)
+    if command:
+        return f"the PDF cannot show {char} ({name}) as typed: write {command} (in math mode) instead"
+    return f"the PDF cannot show {char} ({name}): no font of the document has it"
+
+
+def math_command(char: str) -> str | None:
+    """The LaTeX command for a math character, from unicode-math's table (TeX Live has it
+    wherever the document builds: texlive-latex-recommended)."""
+    table = (
+        shutil.which("kpsewhich")
+        and subprocess.run(
+            ["kpsewhich", "unicode-math-table.tex"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+    )
+    if not table:
+        return None
+    pattern = r'^\\UnicodeMathSymbol\{"0*' + f"{ord(char):X}" + r"\}\{(\\\w+)\s*\}"
+    found = re.search(pattern, Path(table).read_text(encoding="utf-8"), re.MULTILINE)
+    return found.group(1) if found else None
 
 
 def unreadable_picture(file: Path, reason: str) -> BuildError:
@@ -194,9 +231,75 @@ def unreadable_picture(file: Path, reason: str) -> BuildError:
 
 
 def undefined_references(log: str) -> list[str]:
-    """Labels and citations the final pass could not resolve."""
-    found = re.findall(r"(?:Reference|Citation|Hyper reference) `([^']+)' on page \d+ undefined", log)
+    """Labels the final pass could not resolve."""
+    found = re.findall(r"(?:Reference|Hyper reference) `([^']+)' on page \d+ undefined", log)
     return sorted(set(found))
+
+
+def bibliography_files(build_dir: Path, main: str) -> list[Path]:
+    """The .bib files the document's `\\bibliography{...}` names, as found in templates/
+    (where bibtex looks for them, latex_environment's BIBINPUTS)."""
+    aux = build_dir / f"{main}.aux"
+    text = aux.read_text(encoding="utf-8", errors="replace") if aux.exists() else ""
+    names = [name.strip() for found in re.findall(r"\\bibdata\{([^}]*)\}", text) for name in found.split(",")]
+    return [path for name in names if (path := _own_file(name if name.endswith(".bib") else name + ".bib"))]
+
+
+def _own_file(name: str) -> Path | None:
+    """templates/<name>, or the first templates/<subfolder>/<name>."""
+    direct = PROJECT.templates_dir / name
+    return direct if direct.is_file() else next(iter(sorted(PROJECT.templates_dir.rglob(name))), None)
+
+
+def bibliography_error(build_dir: Path, main: str) -> BuildError | None:
+    """What stopped bibtex, from its log (<main>.blg): an error in a .bib file at its
+    line there, a .bib or style that is not there at the template line that names it."""
+    blg = build_dir / f"{main}.blg"
+    log = blg.read_text(encoding="utf-8", errors="replace") if blg.exists() else ""
+    missing = re.search(r"^I couldn't open (database|style) file (.+?)(\.bib|\.bst)?$", log, re.MULTILINE)
+    if missing:
+        kind, name = missing.group(1), missing.group(2)
+        place = where_used(name) or Place(build_dir / "submission.tex", None)
+        hint = (
+            f"a .bib file belongs in templates/ ({name}.bib)"
+            if kind == "database"
+            else "natbib's styles are plainnat, abbrvnat and unsrtnat"
+        )
+        message = f"no {kind} file {name}{'.bib' if kind == 'database' else '.bst'}"
+        return BuildError(message, place.path, place.line, [place.text.strip(), hint])
+    if at_line := re.search(r"^(.*?)---line (\d+) of file (.+)$", log, flags=re.MULTILINE):
+        bib = _own_file(at_line.group(3).strip())
+        line = int(at_line.group(2))
+        text = bib.read_text(encoding="utf-8", errors="replace").splitlines() if bib else []
+        shown = text[line - 1].strip() if 0 < line <= len(text) else ""
+        message = at_line.group(1).strip() or "bibtex cannot read this entry"
+        return BuildError(f"bibtex: {message}", bib or Path(at_line.group(3)), line, [shown])
+    return None
+
+
+def undefined_citations(log: str, build_dir: Path, main: str) -> list[BuildError]:
+    """Citations of keys no .bib entry has (or with no `\\bibliography` at all), at the
+    template line that cites them, with the keys that come closest."""
+    keys = list(dict.fromkeys(re.findall(r"Citation `([^']+)' on page \d+ undefined", log)))  # as cited
+    if not keys:
+        return []
+    bibs = bibliography_files(build_dir, main)
+    entry = re.compile(r"^\s*@\s*\w+\s*[{(]\s*([^,\s]+)\s*,", re.MULTILINE)
+    entries = [key for bib in bibs for key in entry.findall(bib.read_text(encoding="utf-8", errors="ignore"))]
+    problems = []
+    for key in keys:
+        used = where_used(key)
+        where = " and ".join(PROJECT.shown(bib) for bib in bibs)
+        message = f"\\cite{{{key}}}: " + (f"no entry {key} in {where}" if bibs else "no bibliography")
+        close = difflib.get_close_matches(key, entries, n=3)
+        hint = (
+            f"did you mean {' or '.join(close)}?"
+            if close
+            else "the entries are templates/*.bib's, named by \\bibliography{references} where the list goes"
+        )
+        place = used or Place(build_dir / "submission.tex", None)
+        problems.append(BuildError(message, place.path, place.line, [place.text.strip(), hint]))
+    return problems
 
 
 def ambiguous_targets(log: str, build_dir: Path) -> list[BuildError]:
@@ -299,9 +402,18 @@ def page_overflows(log: str, build_dir: Path) -> list[BuildError]:
     return problems
 
 
-def template_error(error: Exception) -> BuildError:
+def published_names(context: dict) -> list[str]:
+    """Every name a template can print: `ex2.count`, `submission.course`, ..."""
+    return [
+        f"{name}.{key}" if isinstance(value, dict) else name
+        for name, value in context.items()
+        for key in (value if isinstance(value, dict) else [name])
+    ]
+
+
+def template_error(error: Exception, context: dict | None = None) -> BuildError:
     """An error while rendering (Jinja's, or a filter's) at the template's path and line,
-    with the line itself."""
+    with the line itself, and for an undefined name the published names closest to it."""
     detail = error.message if isinstance(error, jinja2.TemplateError) and error.message else error
     if isinstance(error, jinja2.TemplateNotFound):  # its message names the folder from the machine's root
         detail = f"{error.name} is not in {PROJECT.shown(PROJECT.templates_dir)}/"
@@ -319,4 +431,13 @@ def template_error(error: Exception) -> BuildError:
             return BuildError(message)
         path, line = Path(frames[-1].filename), frames[-1].lineno
     text = path.read_text(encoding="utf-8").splitlines()[line - 1] if line else ""
-    return BuildError(message, path, line, [text.strip()])
+    details = [text.strip()]
+    missing = re.search(r"has no attribute '([^']+)'|'([^']+)' is undefined", message)
+    if isinstance(error, jinja2.UndefinedError) and context and missing:
+        name = missing.group(1) or missing.group(2)
+        # The name as the line writes it, with its notebook: ex2.a_paramter_ratio.
+        written = re.search(r"[\w.]*\b" + re.escape(name) + r"\b", text)
+        names = published_names(context)
+        close = difflib.get_close_matches(written.group(0) if written else name, names, n=3, cutoff=0.75)
+        details.append(f"did you mean {' or '.join(close)}?" if close else "")
+    return BuildError(message, path, line, details)

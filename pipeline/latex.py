@@ -16,16 +16,19 @@ from pathlib import Path
 
 from pipeline.diagnostics import (
     ambiguous_targets,
+    bibliography_error,
+    bibliography_files,
     latex_error_report,
     missing_targets,
     overfull_boxes,
     page_overflows,
+    undefined_citations,
     undefined_references,
     where_used,
 )
 from pipeline.errors import BuildError, say
 from pipeline.paths import PROJECT
-from pipeline.preamble import FormatError, current_format, ensure_format
+from pipeline.preamble import FormatError, current_format, ensure_format, own_packages
 from pipeline.stamps import write_atomically
 from pipeline.tex_setup import install_command, package_line
 
@@ -36,7 +39,7 @@ def _forget_interrupted_compile(build_dir: Path, main: str) -> Path:
     Returns the marker file that stands for a compile in progress."""
     marker = build_dir / f".{main}.compiling"
     if marker.exists():
-        for leftover in (f"{main}.aux", f"{main}.fdb_latexmk", f"{main}.out", f"{main}.toc"):
+        for leftover in (f"{main}.{ext}" for ext in ("aux", "fdb_latexmk", "out", "toc", "bbl", "blg")):
             (build_dir / leftover).unlink(missing_ok=True)
     marker.touch()
     return marker
@@ -162,7 +165,7 @@ def _passes(build_dir: Path, main: str, env: dict, fmt: str) -> subprocess.Compl
     """pdflatex started from the format `fmt`, pass after pass until the .aux and .out
     (references, page numbers, bookmarks) stop changing; None if the format does not load.
     The first pass is a WarmTeX's, if one waits (`make watch`)."""
-    tracked = [build_dir / f"{main}.aux", build_dir / f"{main}.out"]
+    tracked = [build_dir / f"{main}.aux", build_dir / f"{main}.out", build_dir / f"{main}.bbl"]
 
     def state() -> list[bytes | None]:
         return [p.read_bytes() if p.exists() else None for p in tracked]
@@ -175,12 +178,26 @@ def _passes(build_dir: Path, main: str, env: dict, fmt: str) -> subprocess.Compl
         done = done or run_tex([*PDFLATEX, f"-fmt={fmt}", f"{main}.tex"], build_dir, env)
         if done.returncode != 0 and FORMAT_TROUBLE.search(done.stdout):
             return None
+        if done.returncode == 0:
+            _bibtex(build_dir, main, env)
         after = state()
         if done.returncode != 0 or after == before:
             return done
         before = after
     say(f"warning: references still moved after {MAX_PASSES} passes; pages may be off", error=True)
     return done
+
+
+def _bibtex(build_dir: Path, main: str, env: dict) -> None:
+    """bibtex after a pass whose .aux asks for a bibliography (`\\bibliography{...}`), so
+    the next pass reads the entries its citations name: a changed citation or .bib entry
+    changes the .bbl, which makes that next pass. It takes a few milliseconds, less than
+    deciding whether it is needed."""
+    aux = build_dir / f"{main}.aux"
+    if aux.exists() and "\\bibdata{" in aux.read_text(encoding="utf-8", errors="replace"):
+        run_tex(["bibtex", main], build_dir, env)
+        if problem := bibliography_error(build_dir, main):
+            raise problem
 
 
 def _latexmk(build_dir: Path, main: str, env: dict) -> subprocess.CompletedProcess:
@@ -210,17 +227,19 @@ def _compile(build_dir: Path, main: str, env: dict) -> tuple[subprocess.Complete
 
 def latex_environment(build_dir: Path, source_date_epoch: int) -> dict[str, str]:
     """How every LaTeX run of the document is started: fixed dates, where figures (the
-    notebooks' and those made by hand) and typeset code are found, and a log with one
-    line per message."""
+    notebooks' and those made by hand), typeset code and the user's own files
+    (templates/ and its subfolders: a .sty, a part, a picture, a .bib) are found, and a
+    log with one line per message."""
     # Relative to the build folder (in any copy of the project), so no path of this
-    # machine reaches the PDF.
-    folders = (PROJECT.figures, PROJECT.handmade_figures, PROJECT.code)
-    figures, handmade, code = (os.path.relpath(folder, PROJECT.build) for folder in folders)
+    # machine reaches the PDF. The rendered templates (.) come before their sources.
+    folders = (PROJECT.figures, PROJECT.handmade_figures, PROJECT.code, PROJECT.templates_dir)
+    figures, handmade, code, own = (os.path.relpath(folder, PROJECT.build) for folder in folders)
     return {
         **os.environ,
         "SOURCE_DATE_EPOCH": str(source_date_epoch),
         "FORCE_SOURCE_DATE": "1",
-        "TEXINPUTS": f".:{figures}:{handmade}:{code}:",
+        "TEXINPUTS": f".:{figures}:{handmade}:{code}:{own}//:",
+        "BIBINPUTS": f".:{own}//:",
         "max_print_line": "10000",
     }
 
@@ -237,6 +256,8 @@ def compile_document(build_dir: Path, main: str, source_date_epoch: int, *, plai
     log_path = build_dir / f"{main}.log"
     log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else ""
     the_log = f"the whole log: {PROJECT.shown(log_path)}"
+    if done.returncode != 0 and (problem := bibliography_error(build_dir, main)):
+        raise problem  # latexmk's bibtex run failed
     if done.returncode != 0:
         if not log:
             raise BuildError(
@@ -245,6 +266,9 @@ def compile_document(build_dir: Path, main: str, source_date_epoch: int, *, plai
         problem = latex_error_report(log, build_dir)
         problem.details.append(the_log)
         raise problem
+    if problems := undefined_citations(log, build_dir, main):
+        problems[0].details.append(the_log)
+        raise problems[0]
     if unresolved := undefined_references(log):
         # A \coderef{1(b)} refers to the labels code:1(b), code:1(b):last and code:1(b):end.
         task = re.fullmatch(r"code:(\d+\([a-z]\))(?::last|:end)?", unresolved[0])
@@ -276,14 +300,20 @@ def compile_document(build_dir: Path, main: str, source_date_epoch: int, *, plai
 
 
 def recorded_inputs(build_dir: Path, main: str) -> set[Path]:
-    """Every file the last compile of <main> read, as pdfTeX's -recorder listed it."""
+    """Every file the last compile of <main> read: as pdfTeX's -recorder listed it, the
+    .bib files bibtex read, and the user's packages the preamble format holds (its
+    compiles do not read them again)."""
     listing = build_dir / f"{main}.fls"
     lines = listing.read_text(encoding="utf-8", errors="replace").splitlines() if listing.exists() else []
-    return {
-        Path(os.path.abspath(build_dir / line.removeprefix("INPUT ")))
-        for line in lines
-        if line.startswith("INPUT ")
-    }
+    return (
+        {
+            Path(os.path.abspath(build_dir / line.removeprefix("INPUT ")))
+            for line in lines
+            if line.startswith("INPUT ")
+        }
+        | set(bibliography_files(build_dir, main))
+        | set(own_packages())
+    )
 
 
 def files_read(recorded: set[Path]) -> list[Path]:

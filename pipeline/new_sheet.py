@@ -9,9 +9,9 @@ details given (asked for at a terminal, unless given as options), and one starte
 exercise that builds (pipeline/starter/: a notebook, its template, a test of its answer).
 None of this sheet's content comes along. The content of a sheet is its notebooks and
 their modules (figures_src/, but for the package's __init__.py), its exercise templates
-(templates/ex<N>.tex) and the parts and pictures they take in (templates/<folder>/, but
-for standalone/), its details (report.toml) and the tests of its answers (tests/sheet/).
-Everything else is the engine.
+(templates/ex<N>.tex), its own files beside them (templates/references.bib, a .sty), the
+parts and pictures they take in (templates/<folder>/, but for standalone/), its details
+(report.toml) and the tests of its answers (tests/sheet/). Everything else is the engine.
 """
 
 import argparse
@@ -40,8 +40,10 @@ def is_content(relative: PurePath) -> bool:
     if parts[0] == "figures_src":
         return len(parts) > 1 and parts[1] != "__init__.py"
     if parts[0] == "templates" and len(parts) > 1:
-        if len(parts) == 2 and relative.suffix:  # a template: an exercise's, or a copy of one
+        if len(parts) == 2 and relative.suffix == ".tex":  # a template: an exercise's, or a copy of one
             return bool(LOOKS_LIKE_A_COPY.match(relative.name))
+        if len(parts) == 2 and relative.suffix:  # the sheet's references (.bib), own package (.sty)
+            return True
         return parts[1] not in ENGINE_TEMPLATE_FOLDERS  # a folder of parts or pictures
     return parts == ("report.toml",) or parts[:2] == ("tests", "sheet")
 

@@ -170,6 +170,15 @@ class Layout:
             and not (NOTEBOOK.fullmatch(p.name) or EXERCISE.fullmatch(p.name))
         )
 
+    def written_too(self, output: str) -> str:
+        """What another notebook does to `output` (a project-relative name) that this one
+        writes as well, in words for what it is: a figure by its name, any other file by
+        its full name."""
+        path = self.root / output
+        if path.parent == self.figures and path.suffix == ".pdf":
+            return f"saves {path.stem} too: give each notebook's figures names of its own"
+        return f"writes the file {output} too: give each notebook's files names of their own"
+
     def shown(self, path: Path) -> str:
         """`path` as error messages and stamps write it: relative to the root, with slashes."""
         path = Path(path)

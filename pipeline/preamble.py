@@ -27,9 +27,28 @@ from pipeline.render import layout_context, render, template_environment
 DRIVER = "\\input{preamble}\n\\endofdump\n"
 
 
+# The user's own LaTeX files a preamble may load (templates/mymacros.sty): they are dumped
+# into the format with it. A .tex part is for the document: define macros in a .sty.
+PACKAGE_SUFFIXES = {".sty", ".cls", ".def", ".cfg", ".clo", ".fd"}
+
+
+def own_packages() -> list[Path]:
+    """The package files under templates/ (any subfolder), which the preamble may load."""
+    return sorted(
+        path
+        for path in PROJECT.templates_dir.rglob("*")
+        if path.suffix in PACKAGE_SUFFIXES and path.is_file()
+    )
+
+
 def format_name(preamble: str) -> str:
-    """The format's job name for this rendered preamble."""
-    return "preamble-" + hashlib.sha256(preamble.encode("utf-8")).hexdigest()[:12]
+    """The format's job name for this rendered preamble and the user's packages it may
+    have loaded: an edited templates/mymacros.sty makes another format, never a stale one."""
+    digest = hashlib.sha256(preamble.encode("utf-8"))
+    for package in own_packages():
+        digest.update(f"\0{package.relative_to(PROJECT.templates_dir)}\0".encode())
+        digest.update(package.read_bytes())
+    return "preamble-" + digest.hexdigest()[:12]
 
 
 def current_format(build_dir: Path) -> str | None:
@@ -60,6 +79,7 @@ def ensure_format(build_dir: Path = PROJECT.build, *, remake: bool = False) -> b
             ["pdftex", "-ini", "-interaction=nonstopmode", "-halt-on-error", f"-jobname={name}",
              "&pdflatex", "mylatexformat.ltx", "driver.tex"],
             cwd=work, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False,
+            env={**os.environ, "TEXINPUTS": f".:{PROJECT.templates_dir}//:"},
         )  # fmt: skip
         if done.returncode != 0 or not (work / f"{name}.fmt").exists():
             errors = [line for line in done.stdout.splitlines() if line.startswith("!")]

@@ -9,6 +9,7 @@ can only be a sympy expression or a PyLaTeX table once the notebook imported sym
 PyLaTeX. A notebook that needs neither starts a second sooner, at every build.
 """
 
+import contextlib
 import functools
 import logging
 import math
@@ -27,17 +28,36 @@ import numpy as np
 
 from pipeline.page import CM_PER_INCH, TEXT_HEIGHT_CM, TEXT_WIDTH_CM, TEXT_WIDTH_IN
 from pipeline.paths import PROJECT, ensure_this_checkout
-from pipeline.texify import escape_text
+from pipeline.texify import UNICODE_COMMANDS, escape_text
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
     from matplotlib.figure import Figure
 
 ensure_this_checkout(getattr(sys.modules["__main__"], "__file__", None), Path.cwd())
 
 FIGURE_DIR = PROJECT.figures
 
-# Figures are drawn at the size they print, in the document's Computer Modern, with
-# fonts embedded as TrueType outlines (fonttype 42) rather than Type 3 bitmaps.
+# Figures are drawn at the size they print. save_figure has LaTeX typeset their text
+# (matplotlib's pgf backend) in the document's fonts (Latin Modern, T1, with pdfTeX's
+# glyph-to-Unicode table), so the PDF's text layer reads as drawn: a minus as −, ⊤ as ⊤,
+# which matplotlib's own Computer Modern TrueType fonts map to ¡ and >. A notebook shown
+# in Jupyter or VS Code draws the same figure with matplotlib's Computer Modern.
+UNICODE_MATH = [
+    rf"\DeclareUnicodeCharacter{{{ord(c):04X}}}{{\ensuremath{{{tex}}}}}"
+    for c, tex in UNICODE_COMMANDS.items()
+]
+PGF_PREAMBLE = "\n".join(
+    [
+        r"\usepackage[T1]{fontenc}",
+        r"\usepackage{lmodern}",
+        r"\usepackage{amsmath, amssymb}",
+        r"\input{glyphtounicode}\pdfgentounicode=1",
+        r"\pdftrailerid{}\pdfsuppressptexinfo=-1",
+        *UNICODE_MATH,
+    ]
+)
 matplotlib.rcParams.update(
     {
         "font.family": "serif",
@@ -55,6 +75,9 @@ matplotlib.rcParams.update(
         "figure.dpi": 100,
         "savefig.dpi": 300,
         "image.cmap": "viridis",
+        "pgf.texsystem": "pdflatex",
+        "pgf.rcfonts": False,
+        "pgf.preamble": PGF_PREAMBLE,
     }
 )
 
@@ -149,6 +172,17 @@ def _printable(value: object, name: str) -> object:
     return _number(value, name)
 
 
+def _check_name(name: str) -> None:
+    """A name a template can print as `<notebook>.<name>`, or a PublishError."""
+    if not _NAME.match(name):
+        raise PublishError(f"published name {name!r} must be a Python identifier")
+    if name in _TAKEN:
+        raise PublishError(
+            f"published name {name!r} would read as the dictionary method {name}() in a "
+            "template; choose another name"
+        )
+
+
 def publish(name: str, value: object) -> None:
     """Make `value` available to the templates as `<notebook>.<name>`.
 
@@ -157,14 +191,36 @@ def publish(name: str, value: object) -> None:
     LaTeX marked as LaTeX (`NoEscape("...")` or a PyLaTeX object such as a Tabular), a
     sympy expression (its LaTeX, for math mode), or a list or array of numbers.
     """
-    if not _NAME.match(name):
-        raise PublishError(f"published name {name!r} must be a Python identifier")
-    if name in _TAKEN:
-        raise PublishError(
-            f"published name {name!r} would read as the dictionary method {name}() in a "
-            "template; choose another name"
-        )
+    _check_name(name)
     RESULTS[name] = _printable(value, name)
+
+
+def publish_table(
+    name: str, rows: "Sequence[Sequence[object]]", header: "Sequence[str] | None" = None, digits: int = 3
+) -> None:
+    """Publish a table of numbers (and text) as a booktabs tabular, each number formatted
+    as everywhere in the report (pipeline/texify.py's format_number, `digits` significant
+    digits, trailing zeros kept so a column lines up), text as written. Place it with its
+    caption and label: `\\valuetable{tab:ex2-counts}{Caption.}{\\VAR{ex2.counts}}`."""
+    from pipeline.texify import format_number
+
+    _check_name(name)
+    width = max([len(header or [])] + [len(row) for row in rows])
+    if any(len(row) != width for row in rows) or (header and len(header) != width):
+        raise PublishError(f"table {name}: every row and the header need {width} cells")
+
+    def cell(value: object, where: str) -> str:
+        if isinstance(value, str):
+            return escape_text(value)
+        return format_number(_number(value, where), digits, trailing_zeros=True)
+
+    cells = [[cell(value, f"{name}[{r}][{c}]") for c, value in enumerate(row)] for r, row in enumerate(rows)]
+    numeric = [all(not isinstance(row[c], str) for row in rows) for c in range(width)]
+    lines = [f"\\begin{{tabular}}{{{''.join('r' if n else 'l' for n in numeric)}}}", "\\toprule"]
+    if header:
+        lines += [" & ".join(escape_text(title) for title in header) + " \\\\", "\\midrule"]
+    lines += [" & ".join(row) + " \\\\" for row in cells]
+    RESULTS[name] = "\n".join([*lines, "\\bottomrule", "\\end{tabular}"])
 
 
 def publish_formula(name: str, expression: Any) -> None:
@@ -194,6 +250,34 @@ def fits_the_page(name: str, width_cm: float, height_cm: float) -> None:
         )
 
 
+def a_figure_name(name: str) -> None:
+    """A figure's name is written in LaTeX (`\\plot{name}...`, the appendix's file names),
+    where `_`, `#`, `%`, `&`, `$`, `^`, `~`, braces, a backslash or a space mean something
+    else: refused here, where the notebook names it, not later inside a template."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.+-]*", name):
+        suggestion = re.sub(r"[^A-Za-z0-9.+-]+", "-", name).strip("-") or "ex1-name"
+        raise PublishError(
+            f"figure name {name!r}: LaTeX reads its special characters as commands; "
+            f"use letters, digits and - ({suggestion!r}, say)"
+        )
+
+
+@contextlib.contextmanager
+def _environment(**variables: str) -> "Iterator[None]":
+    """These environment variables for what runs inside (matplotlib starts pdfLaTeX with
+    the notebook's environment), then the notebook's own again."""
+    before = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def save_figure(fig: "Figure", name: str) -> None:
     """Write `fig` to report/figures/<name>.pdf at its own size, atomically, and close it
     (but in a notebook's kernel, which shows it under the cell).
@@ -203,12 +287,15 @@ def save_figure(fig: "Figure", name: str) -> None:
     """
     import matplotlib.pyplot as plt
 
+    a_figure_name(name)
     width, height = fig.get_size_inches() * CM_PER_INCH
     fits_the_page(name, width, height)
     FIGURE_DIR.mkdir(parents=True, exist_ok=True)
     target = FIGURE_DIR / f"{name}.pdf"
     partial = target.with_suffix(".pdf.partial")
-    fig.savefig(partial, format="pdf", metadata={"CreationDate": None, "ModDate": None})
+    # pdfTeX dates the PDF from SOURCE_DATE_EPOCH: the same figure gives the same bytes.
+    with _environment(SOURCE_DATE_EPOCH="0", FORCE_SOURCE_DATE="1"):
+        fig.savefig(partial, format="pdf", backend="pgf", metadata={"CreationDate": None, "ModDate": None})
     os.replace(partial, target)
     if "inline" not in plt.get_backend():  # in Jupyter or VS Code the figure stays to be shown
         plt.close(fig)
@@ -224,6 +311,7 @@ def save_tikz(picture: str, name: str) -> None:
     """
     from pypdf import PdfReader
 
+    a_figure_name(name)
     FIGURE_DIR.mkdir(parents=True, exist_ok=True)
     target = FIGURE_DIR / f"{name}.pdf"
     source = FIGURE_DIR / f"{name}.tex"

@@ -191,7 +191,7 @@ def render(environment: jinja2.Environment, name: str, context: dict) -> str:
     try:
         return environment.get_template(name).render(context)
     except jinja2.TemplateError as error:  # TemplateNotFound is an OSError too: an include's, say
-        raise template_error(error) from None
+        raise template_error(error, context) from None
     except OSError as error:  # the compiled-template cache cannot be written: name its folder
         cache = cast(jinja2.FileSystemBytecodeCache, environment.bytecode_cache).directory
         raise OSError(

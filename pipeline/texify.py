@@ -89,6 +89,21 @@ UNICODE_COMMANDS = {
     "≫": r"\gg",
     "∝": r"\propto",
     "∼": r"\sim",
+    "∀": r"\forall",
+    "∃": r"\exists",
+    "∅": r"\emptyset",
+    "∩": r"\cap",
+    "∪": r"\cup",
+    "⊂": r"\subset",
+    "⊆": r"\subseteq",
+    "↦": r"\mapsto",
+    "⟨": r"\langle",
+    "⟩": r"\rangle",
+    "∫": r"\int",
+    "∏": r"\prod",
+    "≡": r"\equiv",
+    "⋅": r"\cdot",
+    "ℝ": r"\mathbb{R}",
 }
 
 
