@@ -3,6 +3,7 @@
 # make test     build if needed, then run the tests on real PDFs (TESTS=path picks some)
 # make bench    build speed and memory against floors measured in the same run
 # make new-sheet DEST=../sheet2   start the next sheet: this engine, a starter exercise
+# make update-sheet DEST=../sheet1   bring this engine into an older sheet (a git repository)
 # make watch    rebuild on every save of a template, notebook or report.toml
 # make clean    remove everything the build made under report/
 # make help     this list
@@ -23,7 +24,7 @@ TESTS ?= tests
 # one more worker than the 2 cores this project runs on keeps both busy.
 TEST_WORKERS ?= 3
 
-.PHONY: all figures test bench clean watch help setup new-sheet
+.PHONY: all figures test bench clean watch help setup new-sheet update-sheet
 
 all: setup
 	@$(PY) build.py
@@ -39,6 +40,9 @@ bench: setup
 
 new-sheet: setup
 	@$(PY) -m pipeline.new_sheet $(DEST)
+
+update-sheet: setup
+	@$(PY) -m pipeline.update_sheet $(DEST)
 
 watch: setup
 	@$(PY) -m pipeline.watch

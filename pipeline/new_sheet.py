@@ -15,8 +15,10 @@ parts and pictures they take in (templates/<folder>/, but for standalone/), its 
 """
 
 import argparse
+import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path, PurePath
 
 from pipeline.errors import BuildError, say
@@ -48,16 +50,32 @@ def is_content(relative: PurePath) -> bool:
     return parts == ("report.toml",) or parts[:2] == ("tests", "sheet")
 
 
-def copy_engine(source: Path, destination: Path) -> None:
-    """Copy the project at `source` to `destination` without its content, what its build
-    made (report/ but its .gitignore) or what tools made."""
+def not_engine(source: Path) -> Callable[[str, list[str]], set[str]]:
+    """For shutil.copytree: the names in a folder of `source` that are not the engine's:
+    its content, what its build made (report/ but its .gitignore) or what tools made."""
 
-    def not_copied(folder: str, names: list[str]) -> set[str]:
+    def left_out(folder: str, names: list[str]) -> set[str]:
         here = Path(folder).relative_to(source)
         made = {name for name in names if name != ".gitignore"} if here == Path("report") else set()
         return set(NOT_SOURCES(folder, names)) | made | {name for name in names if is_content(here / name)}
 
-    shutil.copytree(source, destination, ignore=not_copied, symlinks=True)
+    return left_out
+
+
+def copy_engine(source: Path, destination: Path) -> None:
+    """Copy the project at `source` to `destination` without its content."""
+    shutil.copytree(source, destination, ignore=not_engine(source), symlinks=True)
+
+
+def engine_files(root: Path) -> set[PurePath]:
+    """The engine's files in the project at `root`, from the root: what copy_engine copies."""
+    left_out = not_engine(root)
+    found: set[PurePath] = set()
+    for folder, subfolders, names in os.walk(root):
+        skipped = left_out(folder, [*subfolders, *names])
+        subfolders[:] = [name for name in subfolders if name not in skipped]
+        found |= {Path(folder, name).relative_to(root) for name in names if name not in skipped}
+    return found
 
 
 def report_toml(course: str, sheet: str, group: str, members: list[tuple[str, str]]) -> str:
