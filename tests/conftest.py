@@ -80,6 +80,24 @@ def results(built_pdf: Path) -> dict[str, dict]:
     }
 
 
+def bookmarks_of(pdf: Path) -> dict[str, int]:
+    """Every bookmark's title and the page (from 1) it leads to."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(pdf)
+    found: dict[str, int] = {}
+
+    def walk(entries: list) -> None:
+        for entry in entries:
+            if isinstance(entry, list):
+                walk(entry)
+            else:
+                found[entry.title] = reader.get_destination_page_number(entry) + 1
+
+    walk(reader.outline)
+    return found
+
+
 def as_printed(latex_number: str) -> str:
     """How pdftotext reads a number formatted by pipeline.texify.format_number."""
     text = (

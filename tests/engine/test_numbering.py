@@ -9,25 +9,9 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import pdf_to_text
+from conftest import bookmarks_of, pdf_to_text
 from pypdf import PdfReader
 from workspace import Workspace, checksum, quickfix
-
-
-def bookmarks(pdf: Path) -> dict[str, int]:
-    """Every bookmark's title and the page (from 1) it leads to."""
-    reader = PdfReader(pdf)
-    found: dict[str, int] = {}
-
-    def walk(entries: list) -> None:
-        for entry in entries:
-            if isinstance(entry, list):
-                walk(entry)
-            else:
-                found[entry.title] = reader.get_destination_page_number(entry) + 1
-
-    walk(reader.outline)
-    return found
 
 
 def links(pdf: Path) -> dict[str, list[int]]:
@@ -82,7 +66,7 @@ def without_task(lines: list[str], letter: str) -> list[str]:
 
 
 def test_the_sheet_numbers_and_every_link_resolves(engine: Workspace) -> None:
-    titles = [title.split(" ", 1)[0] for title in bookmarks(engine.pdf)]
+    titles = [title.split(" ", 1)[0] for title in bookmarks_of(engine.pdf)]
     tasks = [title for title in titles if re.fullmatch(r"\d\([a-z]\)", title)]
     assert tasks == ["1(a)", "1(b)", "1(c)", "2(a)", "2(b)", "2(c)"]  # the fixture's
     targets = target_pages(engine.pdf)
@@ -93,7 +77,7 @@ def test_a_deleted_task_renumbers_no_other_and_its_cells_still_link_to_it(worksp
     """Deleting 2(b) leaves 2(c) as 2(c), in the text, the bookmarks and the appendix."""
     write_lines(workspace, "ex2.tex", without_task(template_lines(workspace, "ex2.tex"), "b"))
     workspace.make()
-    marks = bookmarks(workspace.pdf)
+    marks = bookmarks_of(workspace.pdf)
     assert not any(title.startswith("2(b)") for title in marks)
     task_page = next(page for title, page in marks.items() if title.startswith("2(c) A ratio"))
     assert target_pages(workspace.pdf)["subsection.2.3"] == task_page
@@ -106,7 +90,7 @@ def test_moved_tasks_and_a_skipped_letter_keep_their_letters(workspace: Workspac
     a, c = line_of(lines, r"\task{a}") - 1, line_of(lines, r"\task{c}") - 1
     write_lines(workspace, "ex2.tex", lines[:a] + lines[c:] + lines[a:c])
     workspace.make()
-    titles = [title.split(" ", 1)[0] for title in bookmarks(workspace.pdf)]
+    titles = [title.split(" ", 1)[0] for title in bookmarks_of(workspace.pdf)]
     assert titles[titles.index("2") + 1 : titles.index("A")] == ["2(c)", "2(a)"]
     assert set(links(workspace.pdf)) <= set(target_pages(workspace.pdf))
 
@@ -117,7 +101,7 @@ def test_an_exercise_is_numbered_by_its_file_name(workspace: Workspace) -> None:
         "templates/ex5.tex", "\\section{An extra exercise}\n\\task{b}{Only the second task}\nText.\n"
     )
     workspace.make()
-    marks = bookmarks(workspace.pdf)
+    marks = bookmarks_of(workspace.pdf)
     assert "5 An extra exercise" in marks and "5(b) Only the second task" in marks
     assert not any(title.startswith("4") for title in marks)
 

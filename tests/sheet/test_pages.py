@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import bookmarks_of
 from pypdf import PdfReader
 
 from pipeline.config import Settings, load_settings
@@ -24,19 +25,7 @@ FIGURES_BY_TASK = {
 
 @pytest.fixture(scope="module")
 def bookmarks(built_pdf: Path) -> dict[str, int]:
-    """Every bookmark's title and the page (from 1) it leads to."""
-    reader = PdfReader(built_pdf)
-    found: dict[str, int] = {}
-
-    def walk(entries: list) -> None:
-        for entry in entries:
-            if isinstance(entry, list):
-                walk(entry)
-            else:
-                found[entry.title] = reader.get_destination_page_number(entry) + 1
-
-    walk(reader.outline)
-    return found
+    return bookmarks_of(built_pdf)
 
 
 def page_of(bookmarks: dict[str, int], prefix: str) -> int:
