@@ -3,8 +3,8 @@
 # The sinusoidal embeddings E (module `positional_encoding.py`, listed
 # after the cells), their Gram matrix, the scores of random features added
 # to E or concatenated with it, and features and positions in random
-# low-dimensional subspaces. The check cells are left out of the appendix
-# unless report.toml asks for all.
+# low-dimensional subspaces. The cells that only check the results are
+# left out here, so the cell numbers skip them.
 
 # %% Setup
 import numpy as np

@@ -2,8 +2,8 @@
 # # Exercise 2: Multi-Head Latent Attention
 # The costs of 2(a) and 2(c) at DeepSeek-V2's sizes, in the sheet's shapes
 # (the decompressed key has p entries); the latent size l is `ell` here.
-# The check cells are left out of the appendix unless report.toml asks
-# for all.
+# The cells that only check the results are left out here, so the cell
+# numbers skip them.
 
 # %% Setup
 import numpy as np

@@ -1,8 +1,8 @@
 # %% [markdown]
 # # Exercise 3: Mixture of experts and backpropagation
 # The backward messages of sum and product nodes and the cost of dense
-# gating. The cells that draw the schematic of 3(a) and the check cells
-# are left out of the appendix unless report.toml asks for all.
+# gating. The cells that draw the schematic of 3(a) and those that only
+# check the results are left out here, so the cell numbers skip them.
 
 # %% Setup
 import numpy as np
