@@ -13,11 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import bookmarks_of
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from PIL import Image, ImageDraw
 from pypdf import PdfReader
-from test_numbering import bookmarks, failing, line_of, template_lines, write_lines
+from test_numbering import failing, line_of, template_lines, write_lines
 from workspace import Workspace, checksum
 
 from pipeline.page import TEXT_HEIGHT_CM, TEXT_WIDTH_CM
@@ -80,7 +81,7 @@ def test_a_scan_of_two_pages_answers_its_task_in_its_place(workspace: Workspace)
     put(workspace, "2b notes.pdf", scanned_pdf(2))
     under_task(workspace, r"\scan{2b notes}")
     workspace.make()
-    marks = bookmarks(workspace.pdf)
+    marks = bookmarks_of(workspace.pdf)
     heading = next(page for title, page in marks.items() if title.startswith("2(b)"))
     text = [page.extract_text() for page in PdfReader(workspace.pdf).pages]
     assert "2(b) A task without code" in text[heading - 1]
@@ -98,7 +99,7 @@ def test_a_photo_larger_than_the_page_is_fitted_to_the_text_width(workspace: Wor
     workspace.make()
     log = (workspace.layout.build / "submission.log").read_text(encoding="utf-8")
     assert "Overfull \\hbox" not in log, f"line {line}"
-    heading = next(page for title, page in bookmarks(workspace.pdf).items() if title.startswith("2(b)"))
+    heading = next(page for title, page in bookmarks_of(workspace.pdf).items() if title.startswith("2(b)"))
     widths = [drawn_box(workspace.pdf, page, (0, 0, 255))[0] for page in (heading, heading + 1)]
     assert any(abs(width - TEXT_WIDTH_PT) <= 3 for width in widths), widths
 
