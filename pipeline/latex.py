@@ -26,7 +26,7 @@ from pipeline.diagnostics import (
     undefined_references,
     where_used,
 )
-from pipeline.errors import BuildError, say
+from pipeline.errors import BuildError, read_text, say
 from pipeline.paths import PROJECT
 from pipeline.preamble import FormatError, current_format, ensure_format, own_packages
 from pipeline.stamps import write_atomically
@@ -53,10 +53,18 @@ PDFLATEX += ["-file-line-error", "-recorder"]
 
 
 def run_tex(command: list[str], cwd: Path, env: dict) -> subprocess.CompletedProcess:
-    """Run a TeX program with no standard input (it can never wait at a prompt)."""
+    """Run a TeX program with no standard input (it can never wait at a prompt). What it
+    prints may hold any bytes (bibtex echoes a .bib's), shown as the replacement character."""
     try:
         return subprocess.run(
-            command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
+            command,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            check=False,
         )
     except FileNotFoundError:
         raise tex_missing() from None
@@ -250,6 +258,8 @@ def compile_document(build_dir: Path, main: str, source_date_epoch: int, *, plai
     if shutil.which("latexmk") is None or shutil.which("pdflatex") is None:
         raise tex_missing()
     build_dir = build_dir.resolve()
+    for bib in sorted(PROJECT.templates_dir.rglob("*.bib")):  # bibtex copies its bytes into the .bbl
+        read_text(bib)  # not UTF-8: an error at the line of the first bad byte
     env = latex_environment(build_dir, source_date_epoch)
     marker = _forget_interrupted_compile(build_dir, main)
     done, fell_back = (_latexmk(build_dir, main, env), False) if plain else _compile(build_dir, main, env)

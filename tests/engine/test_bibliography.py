@@ -141,3 +141,15 @@ def test_make_watch_cites_and_follows_the_bib(workspace: Workspace) -> None:
         wait_for(lambda: "Attention is not all you need" in pdf_to_text(workspace.pdf), seconds=60)
     finally:
         stop_watch(workspace, watch)
+
+
+@pytest.mark.parametrize("route", ["format", "off"])
+def test_a_bib_not_saved_as_utf8_is_an_error_at_its_line(workspace: Workspace, route: str) -> None:
+    """bibtex copies a .bib's bytes into the document: a Latin-1 ü would reach pdfLaTeX
+    as a byte no UTF-8 text has."""
+    cite(workspace)
+    bib = workspace.root / "templates" / "references.bib"
+    bib.write_bytes(bib.read_bytes().replace(b"Shazeer, Noam", "Schüßler, Noam".encode("latin-1")))
+    done = workspace.run(["make", "--no-print-directory"], REPORT_FORMAT=route)
+    assert done.returncode != 0
+    assert first_error(done.stderr) == ("templates/references.bib", 3, "error: not UTF-8 text (byte 0xFC)")
