@@ -39,10 +39,10 @@ bench: setup
 	@$(PY) benchmarks/build_speed.py
 
 new-sheet: setup
-	@$(PY) -m pipeline.new_sheet $(DEST)
+	@$(PY) -m pipeline.new_sheet "$(DEST)"
 
 update-sheet: setup
-	@$(PY) -m pipeline.update_sheet $(DEST)
+	@$(PY) -m pipeline.update_sheet "$(DEST)"
 
 watch: setup
 	@$(PY) -m pipeline.watch

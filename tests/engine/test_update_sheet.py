@@ -77,3 +77,11 @@ def test_a_sheet_without_git_is_not_updated(tmp_path: Path, old_sheet: Workspace
     assert done.returncode == 1
     assert "error: is not a git repository" in done.stderr
     assert not (old_sheet.root / "pipeline/made.py").exists()
+
+
+def test_make_update_sheet_takes_a_folder_with_a_space(old_sheet: Workspace) -> None:
+    done = Workspace(PROJECT.root).run(
+        ["make", "--no-print-directory", "update-sheet", f"DEST={old_sheet.root}"]
+    )
+    assert done.returncode == 0, done.stderr
+    assert "[update] pipeline/made.py" in done.stdout
