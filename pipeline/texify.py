@@ -6,6 +6,7 @@ from the user's config goes through `escape_text`; nothing else formats either.
 
 import math
 import numbers
+from decimal import ROUND_HALF_UP, Decimal
 
 from pylatex.utils import escape_latex
 
@@ -118,6 +119,17 @@ def escape_text(text: str) -> str:
     return "".join(_LIGATURE_BREAKERS.get(char, char) for char in escaped)
 
 
+def round_half_up(value: float, digits: int) -> float:
+    """`value` rounded to `digits` significant digits as a reader rounds its decimal
+    digits: a 5 rounds away from zero (162/8 = 20.25 -> 20.3). Python's own formatting
+    rounds the binary value half to even, which prints 20.2."""
+    written = Decimal(repr(value))  # the shortest decimal that reads back as value
+    if written == 0:
+        return value
+    step = Decimal(1).scaleb(written.adjusted() - digits + 1)
+    return float(written.quantize(step, rounding=ROUND_HALF_UP))
+
+
 def format_number(value: float, digits: int = 3, trailing_zeros: bool = False) -> str:
     """LaTeX for `value`, rounded to `digits` significant digits.
 
@@ -133,7 +145,8 @@ def format_number(value: float, digits: int = 3, trailing_zeros: bool = False) -
     if isinstance(value, numbers.Integral) or (float(value).is_integer() and abs(value) < 1e6):
         body = f"{int(value):,}".replace(",", "{,}")
     else:
-        body = f"{float(value):{'#' if trailing_zeros else ''}.{digits}g}".replace(".e", "e").rstrip(".")
+        rounded = round_half_up(float(value), digits)
+        body = f"{rounded:{'#' if trailing_zeros else ''}.{digits}g}".replace(".e", "e").rstrip(".")
         if "e" in body:
             mantissa, exponent = body.split("e")
             body = rf"{mantissa}\times 10^{{{int(exponent)}}}"

@@ -152,6 +152,15 @@ def test_tables_use_booktabs_rules(build: Path) -> None:
         (-0.5, r"\ensuremath{-0.5}"),
         (2 / 3, "0.667"),
         (-1e-20 * 0, "0"),
+        (162 / 8, "20.3"),  # a reader rounds a 5 up; Python's %g prints 20.2
+        (-20.25, r"\ensuremath{-20.3}"),  # and away from zero
+        (0.1235, "0.124"),  # 0.1235 is 0.12349999... in binary: the written digits count
+        (26.66, "26.7"),
+        (124.45, "124"),
+        (9.995, "10"),
+        (99950.5, r"\ensuremath{1\times 10^{5}}"),
+        (1234567.0, r"\ensuremath{1.23\times 10^{6}}"),
+        (2.5e-7, r"\ensuremath{2.5\times 10^{-7}}"),
     ],
 )
 def test_numbers_have_three_significant_digits(value: float, expected: str) -> None:
