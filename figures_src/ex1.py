@@ -49,7 +49,8 @@ image = ax_matrix.imshow(gram, interpolation="nearest", vmin=0)  # from 0: the c
 ax_matrix.set(xlabel="position $j$", ylabel="position $i$")
 ax_matrix.set_title(r"$E^{\!\top}\!E$")
 # The colour bar in an inset beside the square image, just as tall.
-fig.colorbar(image, cax=ax_matrix.inset_axes([1.05, 0, 0.06, 1]))
+bar = fig.colorbar(image, cax=ax_matrix.inset_axes([1.05, 0, 0.06, 1]))
+bar.set_label(r"$(E^{\!\top}\!E)_{ij}$")
 offsets = np.subtract.outer(np.arange(N_TOKENS), np.arange(N_TOKENS))
 ax_offset.plot(offsets.ravel(), gram.ravel(), ".", ms=2)  # every entry
 ax_offset.set(xlabel="offset $i - j$", ylim=(0, 1.05 * DIM / 2))
@@ -96,14 +97,17 @@ scale = {"vmin": min(added.min(), both.min())}
 scale["vmax"] = max(added[off].max(), both[off].max())
 limit = np.abs(cross).max()
 diverging = {"cmap": "RdBu_r", "vmin": -limit, "vmax": limit}
-panels = {"addition": added, "concatenation": both, "difference": cross}
+DIFFERENCE = r"difference $X^{\!\top}\!E+E^{\!\top}\!X$"
+panels = {"addition": added, "concatenation": both, DIFFERENCE: cross}
+bar_labels = {"concatenation": r"$(K^{\!\top}Q)_{ij}$, both panels", DIFFERENCE: "difference"}
 axes = fig.subplots(1, 3)
 for ax, (title, scores) in zip(axes, panels.items(), strict=True):
-    style = diverging if title == "difference" else scale
+    style = diverging if title == DIFFERENCE else scale
     image = ax.imshow(scores, interpolation="nearest", **style)
     ax.set(title=title, xlabel="query $j$")
-    if ax is not axes[0]:  # the first two panels share one colour bar
-        fig.colorbar(image, cax=ax.inset_axes([1.05, 0, 0.06, 1]))
+    if title in bar_labels:  # the first two panels share the second's colour bar
+        bar = fig.colorbar(image, cax=ax.inset_axes([1.05, 0, 0.06, 1]))
+        bar.set_label(bar_labels[title])
 axes[0].set_ylabel("key $i$")
 save_figure(fig, "ex1-scores")
 
@@ -168,14 +172,14 @@ slope = np.polyfit(np.log(P_SWEEP), np.log(ratio), 1)[0]
 report({"ratio_slope": slope})  # of log(cross/rest) against log(p)
 
 # %% 1(d) Figure: the cross terms against p
-fig = new_figure(width=0.6, aspect=0.36)
+fig = new_figure(width=0.6, aspect=0.55)
 ax = fig.add_subplot()
 ax.loglog(P_SWEEP, ratio, "o-", ms=3, lw=0.8, label="cross terms / rest")
 ax.loglog(P_SWEEP, estimate, "k--", lw=0.8, label=r"$\sqrt{m/p}$")
 ax.minorticks_off()  # plain numbers at a few ticks instead
 ax.set_xticks(P_SWEEP[::2], [f"{p}" for p in P_SWEEP[::2]])
 ax.set_yticks([0.05, 0.1, 0.2, 0.5], ["0.05", "0.1", "0.2", "0.5"])
-ax.set(xlabel="dimension $p$", ylabel="relative size")
+ax.set(xlabel="dimension $p$", ylabel="norm of cross terms / rest")
 ax.legend(frameon=False)
 save_figure(fig, "ex1-sweep")
 
