@@ -5,7 +5,6 @@
 # check the results are left out here, so the cell numbers skip them.
 
 # %% Setup
-import numpy as np
 import sympy
 
 from pipeline.publish import publish, publish_formula
@@ -252,6 +251,8 @@ for name, value in v2.items():
 # token width 6, FFNs with one hidden ReLU layer of 8 units. The loss is
 # L = 1/2 ||h'_t - y||^2 for a random target y, so the reverse pass
 # starts from dL/dh'_t = h'_t - y.
+import numpy as np
+
 import figures_src.moe_layer as moe
 
 LAYER = {"width": 6, "hidden": 8, "n_shared": 2, "n_routed": 8, "top_k": 2}
