@@ -156,15 +156,18 @@ def moe_schematic(
     at = coord(x_topk, y_router)
     topk = rf"Top-$K_r$ (eq.~21), $K_r = {top_k}$"
     nodes.append(node(topk_box, "topk", at, topk))
-    router_label = (
-        rf"router $g_{{i,t}}({U})$ with centroids "
-        r"$\mathbf{e}_1,\dots,\mathbf{e}_{N_r}$"
-    )
+    router_label = rf"router $g_{{i,t}}({U})$"
     router_frame = (
         "draw=black!50, dashed, rounded corners=3pt, inner sep=4pt, "
         "fit=(aff) (soft) (topk), "
-        f"label={{[lab, anchor=north west]south west:{router_label}}}"
+        f"label={{[lab, anchor=north east]south east:{router_label}}}"
     )
+    # The centroids are the router's learned parameters: an input of the
+    # affinities, from below the frame.
+    centroids = r"centroids $\mathbf{e}_1,\dots,\mathbf{e}_{N_r}$ (learned)"
+    at = coord(X_BOX + 0.6, y_router - 0.95)
+    nodes.append(node("lab, anchor=north west, xshift=-0.6cm", "cent", at, centroids))
+    edges.append(edge("->", f"({X_BOX + 0.6:.2f},{y_router - 0.95:.2f})", "(aff.south)"))
     frame = node(router_frame, "router", "", "")
     nodes += [BACKGROUND, frame, r"\end{scope}"]
     affinity = rf"${U}^{{\top}}\mathbf{{e}}_i$"

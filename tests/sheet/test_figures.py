@@ -1,6 +1,6 @@
 """Every figure of the answers names what it shows: each colour bar and each axis carries
-its quantity, read back from the figure's own text (pdftotext), as a reader searching the
-PDF would find it."""
+its quantity, and the schematic each input of its boxes, read back from the figure's own
+text (pdftotext), as a reader searching the PDF would find it."""
 
 import re
 import subprocess
@@ -15,6 +15,8 @@ LABELS = {
     "ex1-gram": ["position j", "position i", "(E⊤E)ij", "(E⊤E)ij", "offset i − j"],
     "ex1-scores": ["key i", "query j", "(K⊤Q)ij, both panels", "difference X⊤E + E⊤X", "difference"],
     "ex1-sweep": ["dimension p", "norm of cross terms / rest"],
+    # The router's learned centroids drawn as an input of its affinities, not only named.
+    "ex3-moe-schematic": ["centroids e1, . . . , eNr (learned)", "affinity"],
 }
 
 
