@@ -163,7 +163,6 @@ def run_notebook(notebook: str, reason: str, timeout_minutes: float) -> None:
         record = run_in_its_own_process(path, timeout_minutes)
         ran.outputs = [PROJECT.results_of(notebook), *(PROJECT.root / name for name in record["files"])]
         ran.read = record["reads"]
-        made.record(ran.outputs)
 
 
 def run_in_its_own_process(path: Path, timeout_minutes: float) -> dict:
@@ -247,7 +246,7 @@ def typeset_code(notebook: str) -> None:
             typeset_code_pages(notebook)
         finally:  # typesetting that failed left its files too
             source = [PROJECT.code_build / f"{notebook}.tex", PROJECT.code_build / "code-style.tex"]
-            made.record([*ran.outputs, *source, *made.job_files(PROJECT.code_build, notebook)])
+            made.record([*source, *made.job_files(PROJECT.code_build, notebook)])
     say(f"[code] {PROJECT.shown(PROJECT.code_pdf_of(notebook))} ({elapsed(start)})")
 
 
@@ -287,7 +286,7 @@ def compile_document(notebooks: list[str], step: Step, reason: str) -> None:
             )
             publish_pdf(built, PROJECT.pdf)
         finally:  # a compile that failed wrote its log and .aux too
-            made.record([PROJECT.pdf, *made.job_files(PROJECT.build, "submission"), *jinja_cache()])
+            made.record([*made.job_files(PROJECT.build, "submission"), *jinja_cache()])
         read = recorded_inputs(PROJECT.build, "submission")
         ran.outputs = [PROJECT.pdf]
         # Files first found now (a new \\input, an include): hashed now, as they were read.

@@ -59,13 +59,13 @@ def job_files(folder: Path, job: str) -> list[Path]:
 def delete(paths: Iterable[Path]) -> None:
     """Delete those of `paths` the build made; the others stay (name_what_is_not_ours in
     build.py names them once per build)."""
-    names = recorded()
-    gone = {name for path in paths if (name := PROJECT.shown(path)) in names}
-    for name in gone:
-        (PROJECT.root / name).unlink(missing_ok=True)
-    if gone:
-        with _recording:
-            _write(recorded() - gone)
+    with _recording:
+        names = recorded()
+        gone = {name for path in paths if (name := PROJECT.shown(path)) in names}
+        for name in gone:
+            (PROJECT.root / name).unlink(missing_ok=True)
+        if gone:
+            _write(names - gone)
 
 
 def _in_report(path: Path) -> bool:
@@ -110,12 +110,13 @@ def clean() -> None:
     """Delete every file the build made and the folders that leave empty; name each file
     left alone. A folder reached through a symbolic link is never entered."""
     adopt_an_older_builds_files()
+    strangers = unknown_files()  # named before the record that tells them apart goes
     for name in sorted(recorded()):
         if not _through_a_link(PROJECT.root / name):
             (PROJECT.root / name).unlink(missing_ok=True)
     for stamp in [*_stamps(), PROJECT.tex_ready]:  # the next make checks TeX Live again
         stamp.unlink(missing_ok=True)
-    for path in unknown_files():
+    for path in strangers:
         say(warning(path, None, "not made by the build, so make clean left it alone"), error=True)
     for folder, _, _ in sorted(os.walk(PROJECT.report), reverse=True):
         if Path(folder) != PROJECT.report and not Path(folder).is_symlink():

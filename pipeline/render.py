@@ -212,7 +212,7 @@ def render_templates(context: dict, build_dir: Path) -> tuple[list[Path], set[Pa
     environment = template_environment()
     loads = _recording(environment).loads
     build_dir.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
+    written: dict[Path, str] = {}  # each rendered file and its text
     included: set[Path] = set()
     try:
         for template_path in PROJECT.templates():
@@ -223,13 +223,13 @@ def render_templates(context: dict, build_dir: Path) -> tuple[list[Path], set[Pa
             target = build_dir / template_path.name
             if not target.exists() or target.read_text(encoding="utf-8") != text:
                 target.write_text(text, encoding="utf-8")
-            written.append(target)
+            written[target] = text
     finally:  # what a failed render wrote is the build's too
         made.record(written)
     check_numbering(written, context.get("task_cells", []))
     check_pictures(written)
     made.delete(set(build_dir.glob("*.tex")) - set(written))  # a deleted template's, not a person's
-    return written, set(loads), included
+    return list(written), set(loads), included
 
 
 TASK = re.compile(r"\\task\{([^{}]*)\}")
@@ -241,7 +241,7 @@ TEX_COMMENT = re.compile(r"(?<!\\)%.*")
 MAY_NUMBER = re.compile(r"\\(?:task|subsection|section|end)\b")
 
 
-def check_numbering(rendered: list[Path], task_cells: list[tuple[str, int, str]]) -> None:
+def check_numbering(rendered: dict[Path, str], task_cells: list[tuple[str, int, str]]) -> None:
     """Every number the document prints is the sheet's: an exercise's comes from its file
     name and a task's letter from its `\\task{c}{Title}`, so nothing in an exercise may
     number by counting (a `\\subsection`, a second `\\section`), no letter may be given
@@ -251,12 +251,11 @@ def check_numbering(rendered: list[Path], task_cells: list[tuple[str, int, str]]
     Rendered text is read (comments gone, includes in place), each problem traced to its
     template line."""
     defined: dict[str, tuple[Path, int]] = {}  # each task's rendered file and line
-    for path in rendered:
+    for path, text in rendered.items():
         if path.name == "submission.tex":
             continue
         exercise = EXERCISE.fullmatch(path.name)
         sections = 0
-        text = path.read_text(encoding="utf-8")
         lines = text.splitlines()
         # Only the lines that may hold a heading or an \end (most hold neither), in order.
         for number in sorted({text.count("\n", 0, match.start()) + 1 for match in MAY_NUMBER.finditer(text)}):
@@ -324,7 +323,7 @@ PICTURE_TYPES = {".pdf": "PDF", ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
 MAGIC = {"PDF": b"%PDF-", "PNG": b"\x89PNG\r\n\x1a\n", "JPEG": b"\xff\xd8\xff"}
 
 
-def check_pictures(rendered: list[Path]) -> None:
+def check_pictures(rendered: dict[Path, str]) -> None:
     """Figures made by hand (templates/figures/) are placed by name like the notebooks'
     (`\\plot{name}...`, `\\scan{name}`), so a name must mean one file: a hand-made figure
     named like a generated one, or two of one name, is an error. Every hand-made file a
@@ -343,8 +342,7 @@ def check_pictures(rendered: list[Path]) -> None:
         if len(pictures) > 1:
             problem = f"two figures are named {name}: " + " and ".join(PROJECT.shown(f) for f in pictures)
             _picture_error(problem, name, "keep one of them (LaTeX would take the first it finds)")
-    for path in rendered:
-        text = path.read_text(encoding="utf-8")
+    for path, text in rendered.items():
         if "\\plot{" not in text and "\\scan{" not in text:
             continue
         for number, line in enumerate(text.splitlines(), start=1):

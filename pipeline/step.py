@@ -9,8 +9,9 @@ it ran, is decided here and only here, the same way for every step:
      and every setting still has the recorded content; otherwise it says what changed.
   2. `with step.running() as ran:`: the inputs are hashed before the step reads them (a
      save during the run is then a change, seen by the next build), the step runs and
-     says in `ran` what it wrote and read, and when it ends well the stamp records all
-     of it (a step that fails leaves no stamp, so it runs again).
+     says in `ran` what it wrote and read (recorded as the build's own, pipeline/made.py),
+     and when it ends well the stamp records all of it (a step that fails leaves no stamp,
+     so it runs again).
 
 The preamble format needs no stamp: its file name is its source's hash (pipeline/preamble.py).
 """
@@ -21,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline import made
 from pipeline.paths import PROJECT, Layout
 from pipeline.stamps import Stamp, read_stamp, snapshot, write_stamp
 
@@ -73,7 +75,10 @@ class Step:
         # Hashed before the step reads them: by why(), if it just asked, else now.
         before = self._before if self._before is not None else snapshot(self.layout, self.inputs)
         ran = Ran()
-        yield ran
+        try:
+            yield ran
+        finally:  # what it wrote is the build's, even if it then failed (pipeline/made.py)
+            made.record(ran.outputs)
         read = before if ran.read is None else ran.read
         inputs = {**ran.found, **{name: before.get(name, digest) for name, digest in read.items()}}
         with _stamping:
