@@ -198,13 +198,15 @@ def test_1a_typesets_the_expansions_in_sympys_order(task_a: str) -> None:
 def test_1a_typeset_expansions_equal_the_products(task_a: str) -> None:
     """The terms the PDF shows, evaluated on random X and E, add up to (X + E)^T (X + E) and to
     [X; E]^T [X; E]."""
-    shown = re.findall(r"K⊤Q = ([XE]⊤[XE](?: \+ [XE]⊤[XE])*)", task_a)
+    shown = re.findall(r"K⊤Q = (−?[XE]⊤[XE](?: [+−] [XE]⊤[XE])*)", task_a)
     assert len(shown) == 2, shown
     rng = np.random.default_rng(0)
     matrices = dict(zip("XE", rng.normal(size=(2, 6, 4)), strict=True))
 
     def evaluate(terms: str) -> np.ndarray:
-        return sum(matrices[term[0]].T @ matrices[term[-1]] for term in terms.split(" + "))
+        """The sum of the signed terms A⊤B, as A.T @ B."""
+        signed = re.findall(r"(−?) ?([XE])⊤([XE])", terms.replace("+ ", ""))
+        return sum((-1 if sign else 1) * matrices[left].T @ matrices[right] for sign, left, right in signed)
 
     added, concatenated = shown
     X, E = matrices["X"], matrices["E"]
