@@ -151,7 +151,7 @@ def task_a(answers: str) -> str:
     return tight_top(answers[answers.index("Expanding the scores") : answers.index("Sinusoidal embeddings")])
 
 
-def test_encoding_matches_the_sheet(E: np.ndarray) -> None:
+def test_modules_encoding_matches_the_sheet(E: np.ndarray) -> None:
     np.testing.assert_allclose(positional_encoding(N, P), E, atol=1e-12)
 
 
@@ -225,7 +225,7 @@ def test_addition_is_concatenation_followed_by_the_map_I_I() -> None:
     np.testing.assert_allclose(stacked.T @ (sum_map.T @ sum_map) @ stacked, (X + E).T @ (X + E))
 
 
-def test_published_values(ex1: dict, expected: dict[str, float]) -> None:
+def test_published_values_match_the_recomputation(ex1: dict, expected: dict[str, float]) -> None:
     """The notebook's values against the recomputation, and its sizes against the sheet's."""
     assert (ex1["n_tokens"], ex1["dim"], ex1["near_offset"]) == (N, P, NEAR)
     for name, value in expected.items():
@@ -385,7 +385,7 @@ def test_published_scores_share_the_band(ex1: dict) -> None:
     assert 0.7 < ex1["correlation"] < 0.95
 
 
-def test_score_statistics() -> None:
+def test_score_moments_of_1c_by_monte_carlo() -> None:
     """1(c), by Monte Carlo in a small case: both score matrices have the expectation
     p sigma^2 I + E^T E; off the diagonal X^T X has standard deviation sigma^2 sqrt(p) and the
     cross terms sigma sqrt(p); for fixed i, (X^T E)_ij and (X^T E)_ij' have covariance
@@ -407,20 +407,23 @@ def test_score_statistics() -> None:
     assert covariance == pytest.approx(sigma2 * (E.T @ E)[1, 3], rel=0.05)
 
 
-def test_addition_remark_is_in_1a(task_a: str) -> None:
+def test_1a_says_addition_is_concatenation_followed_by_a_fixed_map(task_a: str) -> None:
     """The map [I I] belongs to 1(a) itself, before 1(b) starts."""
     says(task_a, "Addition is concatenation followed by the fixed map")
 
 
-def test_sweep_claims(ex1: dict, sweep: dict[str, np.ndarray], expected: dict[str, float]) -> None:
-    """1(d): slope -1/2, the ratio falling at every step, parallel to and slightly below sqrt(m/p)."""
-    assert expected["ratio_slope"] == pytest.approx(-0.5, abs=0.03)
+def test_sweep_falls_at_every_p_with_slope_minus_half_below_sqrt_m_over_p(
+    ex1: dict, sweep: dict[str, np.ndarray]
+) -> None:
+    """1(d): the published slope is -1/2; the recomputed ratio falls at every step, parallel to and
+    slightly below sqrt(m/p)."""
+    assert ex1["ratio_slope"] == pytest.approx(-0.5, abs=0.03)
     assert np.all(np.diff(sweep["ratio"]) < 0)
     below = sweep["ratio"] / np.sqrt(ex1["subspace_dim"] / sweep["p"])
     assert np.all((below > 0.8) & (below < 1))
 
 
-def test_sweep_expectations() -> None:
+def test_sweep_expectations_by_monte_carlo() -> None:
     """The expectations of the 1(d) argument, by Monte Carlo in a small case (n = 5, m = 3):
     E tr(P_X P_E) = m^2/p; for fixed subspaces E||X^T E||_F^2 = n^2 tr(P_X P_E),
     E||X^T X||_F^2 = nm(n + m + 1); the full ratio of E||X^T E + E^T X||_F^2 = 2n(n + 1) tr(P_X P_E)
@@ -446,7 +449,7 @@ def test_sweep_expectations() -> None:
     assert np.mean(rest) == pytest.approx(2 * n * m * (n + 2 * m + 1), rel=0.04)
 
 
-def test_subspace_arguments() -> None:
+def test_subspace_projections_give_back_x_and_e() -> None:
     """1(d): for V_X perpendicular to V_E the cross terms vanish and P_X(X + E) = X; for subspaces
     that meet only in 0, oblique projections recover X and E, so a linear map of the concatenation
     is one of the sum."""
@@ -468,7 +471,7 @@ def test_subspace_arguments() -> None:
     np.testing.assert_allclose((W_X @ pi_x + W_E @ pi_e) @ (X + E), W_X @ X + W_E @ E, atol=1e-10)
 
 
-def test_task_headings(answers: str) -> None:
+def test_task_titles_in_order(answers: str) -> None:
     """The titles, in order (pdftotext may read a heading's number apart from it)."""
     titles = [
         "Expanding the scores",
