@@ -41,8 +41,8 @@ FIGURES = PROJECT.figures
 STEP = 1e-5
 VARIANTS = ("none", "balance", "usage")
 PER_VARIANT = ("mean_scores", "usage", "cv_scores", "cv_usage", "task_reward")
-# DeepSeek-V2's MoE layers (DeepSeek-AI 2024, sec. 3.1): 2 shared and 160
-# routed experts, 6 of them active per token.
+# DeepSeek-V2's MoE layers (DeepSeek-AI, 2024): 2 shared and 160 routed
+# experts, 6 of them active per token.
 V2_SHARED, V2_ROUTED, V2_ACTIVE = 2, 160, 6
 # The task titles as the PDF prints them, in order.
 TITLES = {
@@ -64,13 +64,12 @@ MESSAGE = {
     "sum": {"c": ADJOINT, "d": ADJOINT},
     "product": {"c": f"{ADJOINT} d", "d": f"{ADJOINT} c"},
 }
-# What the cell deriving them prints, one line per message.
-MESSAGE_LINES = (
-    "v_a = c + d: to c: vbar_a * 1",
-    "v_a = c + d: to d: vbar_a * 1",
-    "v_a = c*d: to c: vbar_a * d",
-    "v_a = c*d: to d: vbar_a * c",
-)
+# What the cell deriving them prints, one line per message: the sum
+# node's for 3(c), the product node's for 3(d).
+MESSAGE_LINES = {
+    "c": ("v_a = c + d: to c: vbar_a * 1", "v_a = c + d: to d: vbar_a * 1"),
+    "d": ("v_a = c*d: to c: vbar_a * d", "v_a = c*d: to d: vbar_a * c"),
+}
 CODEREF = re.compile(r"\(code: cell ([A-Z]\.\d+), p\. (\d+)\)")
 NEXT_CELL = re.compile(r"Cell [A-Z]\.\d+ ")
 SECTION = "Mixture of experts and backpropagation"
@@ -320,7 +319,7 @@ def test_unselected_centroids_get_gradient_along_the_token(
     assert 0 <= ex3["centroid_rule_error"] < 1e-12
 
 
-def test_published_gradient_norms(token_run: dict, ex3: dict) -> None:
+def test_published_gradient_norms_match_finite_differences(token_run: dict, ex3: dict) -> None:
     params = token_run["params"]
     gatings = ("topk", "dense")
     found = {g: blocks(token_run[g]["numeric"], params) for g in gatings}
@@ -371,12 +370,13 @@ def test_pdf_gives_the_product_nodes_derivatives_and_messages(answers: str) -> N
     says(text, "If one factor is 0, the other receives exactly 0.")
 
 
-def test_cited_cells_of_3c_and_3d_print_each_message(answers: str, appendix: str, built_pdf: Path) -> None:
-    """The cell that 3(c) and 3(d) each cite prints the four messages, in
-    the appendix of the PDF."""
-    for letter in ("c", "d"):
-        cell = cited_cell(answers, appendix, letter, built_pdf)
-        says(cell, "output " + " ".join(MESSAGE_LINES))
+def test_cited_cells_of_3c_and_3d_print_their_nodes_messages(
+    answers: str, appendix: str, built_pdf: Path
+) -> None:
+    """The cell that 3(c) cites prints the sum node's two messages, the
+    one 3(d) cites the product node's, in the appendix of the PDF."""
+    for letter, lines in MESSAGE_LINES.items():
+        says(cited_cell(answers, appendix, letter, built_pdf), " ".join(lines))
 
 
 # 3(f): the cost of dense gating at DeepSeek-V2's sizes
@@ -544,7 +544,7 @@ def toy_router_outcome(ex3: dict) -> dict[str, dict]:
     return outcome
 
 
-def test_toy_router(ex3: dict) -> None:
+def test_toy_router_retrained_gives_the_published_outcomes_and_their_claims(ex3: dict) -> None:
     """The notebook's toy router (not quoted in the answers), retrained by
     the second implementation: the same outcome, and what its printout
     shows: without a side loss the generalists take most routing slots;
@@ -630,7 +630,7 @@ def softmax_rows(logits: np.ndarray) -> np.ndarray:
     return np.exp(logits - np.logaddexp.reduce(logits, axis=1)[:, None])
 
 
-def test_side_loss_gradients_through_the_softmax() -> None:
+def test_side_loss_gradients_match_finite_differences_and_softmax_backward() -> None:
     """3(g)-(h): dL/dl_{j,t} = (c/n) s_{j,t} (w_j - sum_k s_{k,t} w_k)
     with w = sbar (L_bal, c = 2 N_r) or w = f (L_use, c = 1), the
     answers' formulas, checked by finite differences; moe_layer's
@@ -672,7 +672,7 @@ def test_side_loss_gradients_through_the_softmax() -> None:
 # Notation and headings
 
 
-def test_notation(answers: str) -> None:
+def test_notation_is_one_throughout_the_answers(answers: str) -> None:
     """Top-K_r written one way; figures named in full; the bar marks the
     adjoint of a node v (3(b)-(d)) and the average score (3(g)-(h)), never
     a gradient of the scores (3(e))."""
@@ -684,7 +684,7 @@ def test_notation(answers: str) -> None:
     assert "\u0304" not in task(answers, "e")
 
 
-def test_task_headings(answers: str) -> None:
+def test_task_titles_appear_in_order(answers: str) -> None:
     """The titles, in the order of the tasks (pdftotext may read a
     heading's number apart from it)."""
     places = [answers.index(title) for title in TITLES.values()]
