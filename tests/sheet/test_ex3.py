@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sympy
+from conftest import pdf_to_text
 
 from figures_src.moe_layer import (
     MoEParams,
@@ -90,6 +91,17 @@ def answers(pdf_text: str) -> str:
     """The text of exercise 3's answers, up to the appendix."""
     start = pdf_text.index(SECTION)
     return pdf_text[start : pdf_text.index("Code and output", start)]
+
+
+@pytest.fixture(scope="module")
+def typeset_answers(built_pdf: Path) -> str:
+    """Exercise 3's answers in the order pdftotext finds them typeset, which
+    keeps a display formula's pieces in reading order (a fraction's
+    numerator before its denominator; \\x10 and \\x11 are the big
+    parentheses)."""
+    text = pdf_to_text(built_pdf, raw=True)
+    start = text.index(SECTION)
+    return text[start : text.index("Code and output", start)]
 
 
 @pytest.fixture(scope="module")
@@ -297,10 +309,17 @@ def test_published_scores_and_selected_experts_and_who_gets_gradient(token_run: 
 def test_unselected_centroids_get_gradient_along_the_token(
     token_run: dict,
     ex3: dict,
+    typeset_answers: str,
 ) -> None:
-    """dL/de_j = -gamma s_j u for every unselected j, with
-    gamma = sum_{k selected} s_k dL/dg_k: the published gamma, and the
-    finite differences of the reference loss, nonzero."""
+    """3(e): dL/de_j = -gamma s_j u for every unselected j, with
+    gamma = sum_{k selected} s_k dL/dg_k, as the answer writes it: the
+    published gamma, and the finite differences of the reference loss,
+    nonzero."""
+    says(
+        task(typeset_answers, "e"),
+        "∂L ∂ej = sj,t \x10 ∂L ∂sj,t − γt \x11 ut, γt = X k∈Top-Kr sk,t ∂L ∂sk,t , "
+        "so an unselected j, with ∂L/∂sj,t = 0, still receives −γtsj,tut",
+    )
     params, u = token_run["params"], token_run["u"]
     scores = router_scores(params, u)
     selected = np.argsort(scores)[-ex3["layer_top_k"] :]
@@ -573,10 +592,15 @@ def test_toy_router_retrained_gives_the_published_outcomes_and_their_claims(ex3:
     assert ex3["cv_scores_usage"] > 5 * ex3["cv_scores_balance"]
 
 
-def test_published_router_outcomes_have_balance_loss_one_plus_cv_squared(ex3: dict) -> None:
+def test_published_router_outcomes_have_balance_loss_one_plus_cv_squared(
+    ex3: dict, typeset_answers: str
+) -> None:
     """3(g): L_bal = N_r sum_i sbar_i^2 = 1 + CV^2(sbar), CV with the
-    population standard deviation: the published average scores sum to 1
-    and the published CV is the one of this identity."""
+    population standard deviation, as the answer writes it: the published
+    average scores sum to 1 and the published CV is the one of this
+    identity."""
+    says(task(typeset_answers, "g"), "Lbal = Nr Nr X i=1 s\u03042 i = 1 + CV2 (s\u0304) and CV is")
+    says(task(typeset_answers, "g"), "(population standard deviation, 1/Nr, over the mean)")
     for variant in VARIANTS:
         mean_scores = np.array(ex3[f"mean_scores_{variant}"])
         assert mean_scores.sum() == pytest.approx(1, abs=1e-12)
@@ -584,11 +608,19 @@ def test_published_router_outcomes_have_balance_loss_one_plus_cv_squared(ex3: di
         assert balance == pytest.approx(1 + ex3[f"cv_scores_{variant}"] ** 2, rel=1e-9), variant
 
 
-def test_published_router_outcomes_have_usage_loss_one_plus_covariance(ex3: dict) -> None:
+def test_published_router_outcomes_have_usage_loss_one_plus_covariance(
+    ex3: dict, typeset_answers: str
+) -> None:
     """3(h): sum_i f_i = N_r, and L_use = sum_i f_i sbar_i = 1 + N_r
-    Cov_i(f_i, sbar_i) for the published outcomes; without a side loss the
-    most used experts also score highest and L_use exceeds 1, while some
-    outcome with unequal usage lies below 1: uniform usage is no minimum."""
+    Cov_i(f_i, sbar_i) for the published outcomes, as the answer writes
+    it; without a side loss the most used experts also score highest and
+    L_use exceeds 1, while some outcome with unequal usage lies below 1:
+    uniform usage is no minimum."""
+    says(
+        task(typeset_answers, "h"),
+        "not a minimum of Luse = 1 + Nr Covi(fi, s\u0304i) (the fi average 1, the s\u0304i average 1/Nr), "
+        "which exceeds 1 when the most used experts also have the highest scores.",
+    )
     losses = {}
     for variant in VARIANTS:
         f = np.array(ex3[f"usage_{variant}"])
@@ -630,7 +662,7 @@ def softmax_rows(logits: np.ndarray) -> np.ndarray:
     return np.exp(logits - np.logaddexp.reduce(logits, axis=1)[:, None])
 
 
-def test_side_loss_gradients_match_finite_differences_and_softmax_backward() -> None:
+def test_side_loss_gradients_match_finite_differences_and_softmax_backward(typeset_answers: str) -> None:
     """3(g)-(h): dL/dl_{j,t} = (c/n) s_{j,t} (w_j - sum_k s_{k,t} w_k)
     with w = sbar (L_bal, c = 2 N_r) or w = f (L_use, c = 1), the
     answers' formulas, checked by finite differences; moe_layer's
@@ -667,6 +699,13 @@ def test_side_loss_gradients_match_finite_differences_and_softmax_backward() -> 
             numeric[index] = (loss(up) - loss(down)) / (2 * STEP)
         np.testing.assert_allclose(gradient, numeric, atol=1e-9)
         np.testing.assert_allclose(softmax_backward(by_scores[loss], S), numeric, atol=1e-9)
+    says(
+        task(typeset_answers, "g"),
+        "∂Lbal ∂(u⊤ t ej) = 2Nr n sj,t \x10 s\u0304j − Nr X k=1 sk,t s\u0304k \x11 : each token",
+    )
+    says(
+        task(typeset_answers, "h"), "∂Luse ∂(u⊤ t ej) = 1 n sj,t \x10 fj − Nr X k=1 sk,t fk \x11 . Each token"
+    )
 
 
 # Notation and headings
