@@ -237,7 +237,8 @@ for node_name, node_value in {"sum": c + d, "product": c * d}.items():
 N_S, N_R, K_R = 2, 160, 6
 routed = N_R / K_R  # routed experts run per token: dense over Top-K_r
 every = (N_S + N_R) / (N_S + K_R)  # all experts, the shared ones too
-print(f"dense: {routed:.3g} x the routed experts, {every:.3g} x all")
+print(f"dense: {N_R}/{K_R} = {routed:.4g} x the routed experts,")
+print(f"       {N_S + N_R}/{N_S + K_R} = {every:.4g} x all")
 v2 = {"n_shared": N_S, "n_routed": N_R, "top_k": K_R}
 v2 |= {"routed_factor": routed, "ffn_factor": every}
 for name, value in v2.items():
