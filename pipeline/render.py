@@ -106,7 +106,9 @@ def appendix_of(
     if everything:
         return cells, list(enumerate(record["modules"], start=1))
     opening = next((index for index, cell in enumerate(cells) if cell["tasks"]), len(cells))
-    shown = [cell for cell, tasks in zip(cells, tasks_shown_with(cells), strict=True) if cited.intersection(tasks)]
+    shown = [
+        cell for cell, tasks in zip(cells, tasks_shown_with(cells), strict=True) if cited.intersection(tasks)
+    ]
     shown = cells[:opening] + shown if shown else []
     used = {module for cell in shown for module in cell["uses"]}
     return shown, [(index, m) for index, m in enumerate(record["modules"], start=1) if m["path"] in used]
