@@ -115,7 +115,8 @@ class Cell:
         """The cell for the templates: its code, output and figures, and for a task's cell
         each task it answers with the link target of that task's heading, named by its
         letter wherever the task stands (`\\task{b}` of exercise 1 is `subsection.1.2`,
-        templates/preamble.tex)."""
+        templates/preamble.tex); `task` is the first of them, the one a cell of one task
+        is known by."""
         links = []
         for task in self.tasks:
             exercise, _, letter = task.partition("(")
