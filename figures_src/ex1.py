@@ -42,7 +42,7 @@ print("concatenation: K^T Q =", concatenated_expansion)
 # %% 1(b) The encoding E and its Gram matrix E^T E, drawn
 E = pe.positional_encoding(N_TOKENS, DIM)
 gram = E.T @ E
-fig = new_figure(width=0.9, aspect=0.33)
+fig = new_figure(width=0.9, aspect=0.39)  # the image at least 3.5 cm high
 ax_matrix, ax_offset = fig.subplots(1, 2)
 image = ax_matrix.imshow(gram, interpolation="nearest", vmin=0)  # from 0: the corners are not 0
 # Mathtext spaces \top like an operator; \! closes the gap in E^T E.
@@ -89,8 +89,10 @@ keys = np.vstack([X, E])  # concatenation; keys = queries
 added, both = (X + E).T @ (X + E), keys.T @ keys
 cross = added - both  # X^T E + E^T X, by 1(a)
 off = ~np.eye(N_TOKENS, dtype=bool)  # the entries off the diagonal
-fig = new_figure(width=1.0, aspect=0.28)
-fig.get_layout_engine().set(wspace=0.14)
+# Three square images and two colour bars cannot be 3.5 cm high in the text width:
+# the images fill their axes (aspect="auto"), slightly taller than wide.
+fig = new_figure(width=1.0, aspect=0.35)
+fig.get_layout_engine().set(wspace=0.05)
 # One colour scale for both score matrices, up to the largest score off
 # the diagonal: the diagonal (about p sigma^2 + p/2) saturates.
 scale = {"vmin": min(added.min(), both.min())}
@@ -103,7 +105,7 @@ bar_labels = {"concatenation": r"$(K^{\!\top}Q)_{ij}$, both panels", DIFFERENCE:
 axes = fig.subplots(1, 3)
 for ax, (title, scores) in zip(axes, panels.items(), strict=True):
     style = diverging if title == DIFFERENCE else scale
-    image = ax.imshow(scores, interpolation="nearest", **style)
+    image = ax.imshow(scores, interpolation="nearest", aspect="auto", **style)
     ax.set(title=title, xlabel="query $j$")
     if title in bar_labels:  # the first two panels share the second's colour bar
         bar = fig.colorbar(image, cax=ax.inset_axes([1.05, 0, 0.06, 1]))

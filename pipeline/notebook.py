@@ -48,7 +48,11 @@ from pipeline.stamps import file_digest, write_atomically
 
 # The start of a cell's first line that is not its title (`# %%`, `#%%`, `# %%%`).
 CELL_MARKER = re.compile(r"^\s*#\s*%%+\s?")
-TASK_LABEL = re.compile(r"^\d+\([a-z]\)")
+# The tasks a cell's title starts with: one (`1(b)`), a list (`3(c), 3(d)`, `3(c) and (d)`)
+# or a range of one exercise's letters (`3(c)-(e)`: c, d and e). A later label may leave out
+# its exercise's number, which is then the one before it.
+TASK_LABEL = re.compile(r"^\d+\([a-z]\)(?:\s*(?:,|and|-|\u2013)\s*(?:\d+)?\([a-z]\))*")
+TASK_PART = re.compile(r"(-|\u2013)?\s*(\d+)?\(([a-z])\)")
 PROGRESS_EVERY = 10.0  # seconds between "still running" lines
 OUTPUT_LINES = 60  # of a cell's output, the PDF shows the first lines, then "... N more lines"
 OUTPUT_WIDTH = 500  # and of each line, the first characters
@@ -88,23 +92,42 @@ class Cell:
         return self.source.splitlines()[0][marker.end() :].strip() if marker else ""
 
     @property
+    def tasks(self) -> list[str]:
+        """The tasks the title starts with, in its order (`3(c)-(d) ...` answers 3(c) and
+        3(d): one derivation can answer two tasks), or none."""
+        labels = TASK_LABEL.match(self.title)
+        tasks: list[str] = []
+        exercise = ""
+        for dash, number, letter in TASK_PART.findall(labels.group(0) if labels else ""):
+            if dash and (not number or number == exercise):
+                start = ord(tasks[-1][-2]) + 1
+                tasks += [f"{exercise}({chr(code)})" for code in range(start, ord(letter))]
+            exercise = number or exercise
+            tasks.append(f"{exercise}({letter})")
+        return list(dict.fromkeys(tasks))
+
+    @property
     def task(self) -> str:
-        """The task label the title starts with (`1(b)`), or ''."""
-        label = TASK_LABEL.match(self.title)
-        return label.group(0) if label else ""
+        """The first task the title names (`1(b)`), or ''."""
+        return next(iter(self.tasks), "")
 
     def as_record(self) -> dict:
         """The cell for the templates: its code, output and figures, and for a task's cell
-        the link target of that task's heading, named by its letter wherever the task
-        stands (`\\task{b}` of exercise 1 is `subsection.1.2`, templates/preamble.tex)."""
-        exercise, _, letter = self.task.partition("(")
-        anchor = f"subsection.{exercise}.{ord(letter[0]) - ord('a') + 1}" if self.task else ""
+        each task it answers with the link target of that task's heading, named by its
+        letter wherever the task stands (`\\task{b}` of exercise 1 is `subsection.1.2`,
+        templates/preamble.tex); `task` is the first of them, the one a cell of one task
+        is known by."""
+        links = []
+        for task in self.tasks:
+            exercise, _, letter = task.partition("(")
+            links.append({"task": task, "anchor": f"subsection.{exercise}.{ord(letter[0]) - ord('a') + 1}"})
         return {
             **asdict(self),
             "title": self.title,
             "kind": self.kind,
             "task": self.task,
-            "task_anchor": anchor,
+            "tasks": self.tasks,
+            "task_links": links,
         }
 
 
@@ -485,13 +508,16 @@ def mark_modules_used(cells: list[Cell]) -> None:
 
 
 def _mark_task_ranges(records: list[dict]) -> list[dict]:
-    """`\\coderef{1(b)}` names the cells of task 1(b), from the first to the last: mark them."""
-    tasks = [record["task"] for record in records]
+    """`\\coderef{1(b)}` names the cells of task 1(b), from the first to the last: mark, for
+    each cell, the tasks it starts, the tasks it ends (when it is not also their first
+    cell) and the tasks whose code its output ends. A cell that answers two tasks is in
+    the range of each."""
     for index, record in enumerate(records):
-        task = record["task"]
-        record["first_of_task"] = bool(task) and task not in tasks[:index]
-        record["last_of_task"] = bool(task) and task not in tasks[index + 1 :] and not record["first_of_task"]
-        record["ends_task"] = bool(task) and task not in tasks[index + 1 :]  # its output ends the task's code
+        before = {task for earlier in records[:index] for task in earlier["tasks"]}
+        after = {task for later in records[index + 1 :] for task in later["tasks"]}
+        record["first_of"] = [task for task in record["tasks"] if task not in before]
+        record["last_of"] = [task for task in record["tasks"] if task not in after and task in before]
+        record["ends"] = [task for task in record["tasks"] if task not in after]
     return records
 
 

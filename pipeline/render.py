@@ -11,7 +11,7 @@ import numbers
 import re
 import zlib
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import jinja2
 
@@ -48,7 +48,8 @@ def layout_context() -> dict:
 def document_context(notebooks: list[str]) -> dict:
     """What the document's templates see: `submission` (report.toml, escaped), `exercises`
     (the exercise templates in their order, with their numbers), `task_cells` (every cell
-    titled with a task: its notebook, line and task, which a template must define), each
+    titled with a task: its notebook, line and task, once for each task it answers, which
+    a template must define), each
     notebook's values by its name (`ex1.some_value`), `notebooks` (those whose code the
     appendix shows, with the cells and modules it shows and where their typeset pages
     are), and the layout."""
@@ -64,10 +65,10 @@ def document_context(notebooks: list[str]) -> dict:
         "submission": load_submission().as_latex(),
         "exercises": {name: exercise_number(Path(f"{name}.tex")) for name in PROJECT.exercises()},
         "task_cells": [
-            (record["notebook"], cell["first_line"], cell["task"])
+            (record["notebook"], cell["first_line"], task)
             for record in records.values()
             for cell in record["cells"]
-            if cell["task"]
+            for task in cell["tasks"]
         ],
         "notebooks": {name: record for name, record in records.items() if record["shown_cells"]},
         **{name: record["values"] for name, record in records.items()},
@@ -84,10 +85,12 @@ def cited_tasks() -> set[str]:
     }
 
 
-def tasks_shown_with(cells: list[dict]) -> list[str]:
-    """The task each cell is shown with: its own, and for a markdown cell without one
-    that of the cell after it, which it introduces (as in sphinx-gallery's examples)."""
-    tasks = [cell["task"] for cell in cells]
+def tasks_shown_with(cells: list[dict], key: str = "task") -> list[Any]:
+    """What each cell is shown with, read from the cells under `key` (`task`, a cell's
+    first task, or `tasks`, every task it answers): its own, and for a markdown cell
+    without any that of the cell after it, which it introduces (as in sphinx-gallery's
+    examples)."""
+    tasks = [cell[key] for cell in cells]
     for index in reversed(range(len(cells) - 1)):
         if cells[index]["kind"] == "markdown" and not tasks[index]:
             tasks[index] = tasks[index + 1]
@@ -104,8 +107,12 @@ def appendix_of(
     cells = record["cells"]
     if everything:
         return cells, list(enumerate(record["modules"], start=1))
-    opening = next((index for index, cell in enumerate(cells) if cell["task"]), len(cells))
-    shown = [cell for cell, task in zip(cells, tasks_shown_with(cells), strict=True) if task in cited]
+    opening = next((index for index, cell in enumerate(cells) if cell["tasks"]), len(cells))
+    shown = [
+        cell
+        for cell, tasks in zip(cells, tasks_shown_with(cells, "tasks"), strict=True)
+        if cited.intersection(tasks)
+    ]
     shown = cells[:opening] + shown if shown else []
     used = {module for cell in shown for module in cell["uses"]}
     return shown, [(index, m) for index, m in enumerate(record["modules"], start=1) if m["path"] in used]

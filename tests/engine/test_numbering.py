@@ -6,12 +6,15 @@ lands on the task it names. Each test edits a copy of the project and builds it 
 """
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 from conftest import bookmarks_of, pdf_to_text
 from pypdf import PdfReader
 from workspace import Workspace, checksum, quickfix
+
+from pipeline.notebook import split_cells
 
 
 def links(pdf: Path) -> dict[str, list[int]]:
@@ -201,3 +204,67 @@ def test_a_link_to_a_target_that_does_not_exist_is_an_error_at_its_line(workspac
         at + 1,
         "error: a link to subsection.2.z, a target the document does not have",
     )
+
+
+def test_a_cell_titled_for_two_tasks_answers_both(workspace: Workspace) -> None:
+    """`# %% 2(b)-(c) ...` answers 2(b) and 2(c): its heading names both and links to both
+    task headings, and `\\coderef{2(b)}` names it and links to it, as `\\coderef{2(c)}` does."""
+    notebook = (workspace.root / "figures_src" / "ex2.py").read_text(encoding="utf-8")
+    workspace.write("figures_src/ex2.py", notebook.replace("# %% 2(c) A mean", "# %% 2(b)-(c) A mean"))
+    lines = template_lines(workspace, "ex2.tex")
+    at = line_of(lines, r"\task{b}")
+    lines[at] += r" \coderef{2(b)}"
+    write_lines(workspace, "ex2.tex", lines)
+    workspace.make()
+    pages = subprocess.run(
+        ["pdftotext", "-layout", str(workspace.pdf), "-"], capture_output=True, text=True
+    ).stdout
+    heading = re.compile(r"Cell (B\.\d+)\s+answers\s+2\(b\)\s+and\s+2\(c\)")
+    cell_page, cell = next(
+        (number, found.group(1))
+        for number, page in enumerate(pages.split("\f"), start=1)
+        if (found := heading.search(page))
+    )
+    linked = links(workspace.pdf)
+    assert cell_page in linked["subsection.2.2"] and cell_page in linked["subsection.2.3"]
+    text = pdf_to_text(workspace.pdf)
+    answers = {
+        "2(b)": text[text.index("2(b) A task without code") : text.index("2(c) A ratio")],
+        "2(c)": text[text.index("2(c) A ratio") : text.index("Code and output")],
+    }
+    for task, answer in answers.items():
+        assert f"(code: cell {cell}, p. {cell_page})" in answer, task
+    targets = target_pages(workspace.pdf)
+    task_page = targets["subsection.2.2"]
+    from_task = {name for name, sources in linked.items() if task_page in sources}
+    assert cell_page in {targets[name] for name in from_task if not name.startswith("subsection.")}
+
+
+def test_each_task_of_a_cell_titled_for_two_must_be_defined(workspace: Workspace) -> None:
+    notebook = (workspace.root / "figures_src" / "ex2.py").read_text(encoding="utf-8")
+    workspace.write("figures_src/ex2.py", notebook.replace("# %% 2(c) A mean", "# %% 2(c), 2(d) A mean"))
+    cells = (workspace.root / "figures_src" / "ex2.py").read_text(encoding="utf-8").splitlines()
+    assert failing(workspace) == (
+        "figures_src/ex2.py",
+        line_of(cells, "# %% 2(c), 2(d)"),
+        "error: cell titled 2(d), a task no template defines",
+    )
+
+
+@pytest.mark.parametrize(
+    ("title", "tasks"),
+    [
+        ("2(c) A mean", ["2(c)"]),
+        ("3(c)-(d) Two messages", ["3(c)", "3(d)"]),
+        ("3(c)–(e) A range", ["3(c)", "3(d)", "3(e)"]),
+        ("3(c), 3(d) A list", ["3(c)", "3(d)"]),
+        ("3(c) and (e) Two", ["3(c)", "3(e)"]),
+        ("1(d), 2(a) Across exercises", ["1(d)", "2(a)"]),
+        ("Check of 3(g)-(h): no task's cell", []),
+        ("2(a) and the rest of the title", ["2(a)"]),
+    ],
+)
+def test_a_title_names_its_tasks(title: str, tasks: list[str]) -> None:
+    (cell,) = split_cells(f"# %% {title}\nx = 1\n")
+    assert cell.tasks == tasks
+    assert cell.task == (tasks[0] if tasks else "")
