@@ -2,7 +2,10 @@
 typesetting. Each test reads back the real PDF of the engine's own sheet, its figures or
 its LaTeX log."""
 
+import json
+import math
 import re
+import string
 import subprocess
 import tomllib
 from collections import Counter
@@ -145,18 +148,96 @@ def test_metadata_has_the_title_and_both_authors(engine: Workspace, built_pdf: P
     assert info.author == ", ".join(member["name"] for member in config["members"])
 
 
-def test_tasks_link_to_their_code_and_back(engine: Workspace, built_pdf: Path) -> None:
-    links = set()
-    for page in PdfReader(built_pdf).pages:
+Place = tuple[int, float]  # a page (from 0) and a height on it (pt from the bottom)
+SAME_LINE_PT = 12  # a cell's link target is at most this far above the links of its heading line
+
+
+def reading_order(place: Place) -> tuple[int, float]:
+    return place[0], -place[1]
+
+
+def task_anchor(label: str) -> str:
+    """The link target of a task's heading: \\task{b} of exercise 1 is subsection.1.2."""
+    exercise, letter = re.fullmatch(r"(\d+)\(([a-z])\)", label).groups()
+    return f"subsection.{exercise}.{ord(letter) - ord('a') + 1}"
+
+
+def coderefs_by_task(engine: Workspace) -> dict[str, list[str]]:
+    """Each task of the fixture's templates and the tasks its text cites with \\coderef."""
+    cited: dict[str, list[str]] = {}
+    for template in sorted(engine.layout.templates_dir.glob("ex*.tex")):
+        exercise = template.stem.removeprefix("ex")
+        for letter, text in re.findall(
+            r"\\task\{([a-z])\}(.*?)(?=\\task\{|\Z)", template.read_text(encoding="utf-8"), re.DOTALL
+        ):
+            cited[f"{exercise}({letter})"] = re.findall(r"\\coderef\{([^}]+)\}", text)
+    return cited
+
+
+def cell_anchors(engine: Workspace) -> dict[str, tuple[str, bool]]:
+    """The link target of every task's code cell in the appendix (codecell.A.3: cell 3 of
+    the first notebook), with its task and whether it is the task's first cell."""
+    anchors: dict[str, tuple[str, bool]] = {}
+    notebooks = sorted(engine.layout.results.glob("ex*.json"), key=lambda path: int(path.stem[2:]))
+    for appendix, results in zip(string.ascii_uppercase, notebooks, strict=False):
+        for cell in json.loads(results.read_text(encoding="utf-8"))["cells"]:
+            if cell["task"]:
+                anchors[f"codecell.{appendix}.{cell['number']}"] = (cell["task"], cell["first_of_task"])
+    return anchors
+
+
+def link_places(reader: PdfReader) -> list[tuple[Place, str]]:
+    """Every link to a named target: where its rectangle's top is, and the target."""
+    found = []
+    for number, page in enumerate(reader.pages):
         for annotation in page.get("/Annots", []):
-            action = annotation.get_object().get("/A", {})
-            if "/D" in action:
-                links.add(str(action["/D"]))
-    for template in engine.layout.templates_dir.glob("ex*.tex"):
-        referenced = re.findall(r"\\coderef\{([^}]+)\}", template.read_text(encoding="utf-8"))
-        assert referenced, f"{template.name} never points to its code"
-    task_anchors = {f"subsection.{label[0]}.{ord(label[2]) - 96}" for label in TASK_LABELS}
-    assert links & task_anchors, "no link from the code back to a task"
+            link = annotation.get_object()
+            target = link.get("/A", {}).get("/D", link.get("/Dest"))
+            if link.get("/Subtype") == "/Link" and isinstance(target, str):
+                found.append(((number, float(link["/Rect"][3])), str(target)))
+    return found
+
+
+def test_each_coderef_links_to_its_first_cell_and_each_cell_back_to_its_task(
+    engine: Workspace, built_pdf: Path
+) -> None:
+    """Inside each task's text (from its heading to the next heading), its \\coderef links
+    to the first cell of the cited task (a link broken over two lines is two rectangles
+    with one target); each cited cell's heading in the appendix ("Cell
+    A.3 answers 1(a)") links to the heading of that cell's own task, on the same line."""
+    reader = PdfReader(built_pdf)
+    places: dict[str, Place] = {
+        name: (reader.get_destination_page_number(destination), float(destination.top))
+        for name, destination in reader.named_destinations.items()
+    }
+    links = link_places(reader)
+    headings = sorted(
+        (name for name in places if name.startswith(("section.", "subsection.", "appendix."))),
+        key=lambda name: reading_order(places[name]),
+    )
+    next_heading = dict(
+        zip(headings, [*(places[name] for name in headings[1:]), (len(reader.pages), -math.inf)], strict=True)
+    )
+    cells = cell_anchors(engine)
+    first_cell = {task: anchor for anchor, (task, first) in cells.items() if first}
+    cited = coderefs_by_task(engine)
+    assert sum(map(len, cited.values())) == len(TASK_LABELS) - 1, cited  # 2(b) has no code
+    for task, references in cited.items():
+        start, end = reading_order(places[task_anchor(task)]), reading_order(next_heading[task_anchor(task)])
+        targets = [
+            target for place, target in links
+            if start <= reading_order(place) < end and target.startswith("codecell.")
+        ]  # fmt: skip
+        expected = [first_cell[label] for label in references]
+        assert list(dict.fromkeys(targets)) == expected, (
+            f"{task}'s \\coderef links to {targets}, not {expected}"
+        )
+    cited_tasks = {label for references in cited.values() for label in references}
+    for anchor in (anchor for anchor, (task, _) in cells.items() if task in cited_tasks):
+        assert anchor in places, f"the appendix does not show {anchor}"
+        page, top = places[anchor]
+        back = [target for (on, at), target in links if on == page and 0 <= top - at <= SAME_LINE_PT]
+        assert back == [task_anchor(cells[anchor][0])], f"the heading of {anchor} links to {back}"
 
 
 def test_no_overfull_box_wider_than_one_point(build: Path) -> None:
