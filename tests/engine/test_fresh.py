@@ -185,7 +185,9 @@ def test_a_file_one_notebook_writes_and_another_reads_needs_one_make(workspace: 
     workspace.write("figures_src/ex1.py", ex1 + "\nfrom pathlib import Path\n" + writer.format("from-ex1"))
     add_marker(workspace, "unused")
     set_marker(workspace, "unused", '" + _Path("shared.txt").read_text() + "')
-    workspace.make()
+    first = workspace.make()
+    # ex2 looked for the file while ex1 slept, before it was written, and failed: the race.
+    assert "[notebook] figures_src/ex2.py: running (again, after the others)" in first.stdout, first.stdout
     assert "The marker is from-ex1." in text(workspace)
     workspace.write("figures_src/shared.txt", "edited-by-hand")
     workspace.make()
