@@ -8,6 +8,7 @@ editor's backup, interrupts the build), runs the real build, and reads the real 
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -475,12 +476,40 @@ def test_the_same_sources_give_the_same_bytes_anywhere(tmp_path: Path, engine: W
     assert checksum(here.pdf) == checksum(there.pdf)
 
 
+# What the tests below mount, tried first: a small tmpfs, and a bind mount made read-only.
+MOUNT_PROBE = (
+    "mount -t tmpfs -o size=16k tmpfs .mount-probe"
+    " && mount --bind .mount-probe .mount-probe && mount -o remount,ro,bind .mount-probe"
+)
+
+
 def in_private_mounts(workspace: Workspace, script: str) -> subprocess.CompletedProcess:
     """Run `script` (bash) in the workspace in a mount namespace of its own, so that the
-    file systems it mounts (a full one, a read-only one) vanish with it."""
-    if subprocess.run(["unshare", "-m", "true"], capture_output=True, check=False).returncode != 0:
-        pytest.skip("this machine does not allow mount namespaces (unshare -m)")
-    return workspace.run(["unshare", "-m", "--propagation", "private", "bash", "-c", script])
+    file systems it mounts (a full one, a read-only one) vanish with it. Root makes one
+    with `unshare --mount`; another user in a user namespace of its own as well
+    (`unshare --map-root-user --mount`), where the kernel lets users mount a tmpfs and
+    bind mounts. A machine that allows neither skips the test and says what is missing."""
+    user = "root" if os.geteuid() == 0 else "this user"
+    command = [
+        "unshare",
+        *([] if user == "root" else ["--map-root-user"]),
+        "--mount",
+        "--propagation",
+        "private",
+    ]
+    if shutil.which("unshare") is None:
+        pytest.skip("needs unshare (Debian's util-linux) to mount a full and a read-only file system")
+    (workspace.root / ".mount-probe").mkdir()
+    tried = workspace.run([*command, "bash", "-c", MOUNT_PROBE])
+    (workspace.root / ".mount-probe").rmdir()  # its mounts vanished with the namespace
+    if tried.returncode != 0:
+        pytest.skip(
+            f"needs a mount namespace to mount a full and a read-only file system, which {user} may not "
+            f"make here ({' '.join(command)}: {tried.stderr.strip()}); run it as root, or where the kernel "
+            "allows unprivileged user namespaces (sysctl user.max_user_namespaces, "
+            "kernel.unprivileged_userns_clone, kernel.apparmor_restrict_unprivileged_userns)"
+        )
+    return workspace.run([*command, "bash", "-c", script])
 
 
 def test_a_full_disk_is_one_line_and_keeps_the_pdf(workspace: Workspace) -> None:
