@@ -8,11 +8,14 @@ editor's backup, interrupts the build), runs the real build, and reads the real 
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from conftest import pdf_to_text
@@ -28,12 +31,19 @@ from pathlib import Path as _Path
 publish("fresh_marker", "{value}")
 """
 SLOW_CELL = """
-# %% A cell that tells the test it started, then takes its time
+# %% A cell that tells the test when it starts and when it ends, and takes its time between
 import time as _time
 
-_Path("{started}").write_text("started")
+with open("{started}", "a") as _log:
+    _log.write("started\\n")
 _time.sleep({seconds})
+with open("{started}", "a") as _log:
+    _log.write("finished\\n")
 """
+# A save that lands after the step it races has ended proves nothing: a test that saves
+# during a build checks that it did, and otherwise tries again, at most this often.
+RACE_TRIES = 5
+Raced = TypeVar("Raced")  # what a build that hit its race tells the test
 
 
 def start_make(workspace: Workspace, *targets: str) -> subprocess.Popen:
@@ -50,16 +60,19 @@ def start_make(workspace: Workspace, *targets: str) -> subprocess.Popen:
     )
 
 
-def wait_for(condition: object, seconds: float = 60) -> None:
+def wait_for(condition: Callable[[], object], seconds: float = 60, what: str = "") -> None:
     deadline = time.monotonic() + seconds
     while not condition():
-        assert time.monotonic() < deadline, "timed out"
+        assert time.monotonic() < deadline, (
+            f"timed out after {seconds} s{' waiting for ' if what else ''}{what}"
+        )
         time.sleep(0.01)
 
 
 def add_marker(workspace: Workspace, value: str, *, slow: float = 0) -> Path:
     """A value published by ex2 and printed by its template; with `slow`, the notebook
-    then sleeps that long, after writing the file returned."""
+    then sleeps that long, between the lines `started` and `finished` that it adds to the
+    file returned (`first_run_still_sleeping`)."""
     started = workspace.root / "started"
     notebook = (workspace.root / "figures_src" / "ex2.py").read_text(encoding="utf-8")
     cells = MARKER_CELL.format(value=value)
@@ -72,6 +85,11 @@ def add_marker(workspace: Workspace, value: str, *, slow: float = 0) -> Path:
     return started
 
 
+def first_run_still_sleeping(started: Path) -> bool:
+    """Whether the slow cell (add_marker) has started once and not yet finished."""
+    return started.exists() and started.read_text(encoding="utf-8") == "started\n"
+
+
 def set_marker(workspace: Workspace, old: str, new: str) -> None:
     workspace.edit(
         "figures_src/ex2.py", f'publish("fresh_marker", "{old}")', f'publish("fresh_marker", "{new}")'
@@ -82,25 +100,64 @@ def text(workspace: Workspace) -> str:
     return pdf_to_text(workspace.pdf)
 
 
+def until_raced(attempt: Callable[[int], Raced | None], where: str) -> Raced:
+    """What `attempt(number)` returns for the first build in which the save it makes
+    landed while the step it races ran (None: it did not), at most RACE_TRIES builds."""
+    for number in range(RACE_TRIES):
+        if (raced := attempt(number)) is not None:
+            return raced
+    raise AssertionError(f"in {RACE_TRIES} builds the save never landed {where}")
+
+
 def test_a_template_saved_during_the_compile_reaches_the_next_pdf(workspace: Workspace) -> None:
-    workspace.edit("templates/ex2.tex", r"\section{", "First edit.\n\\section{")
-    build = start_make(workspace)
+    """The save lands while pdfLaTeX runs, after the template was rendered: the marker
+    `.submission.compiling` is there from before the compile to after it, so a marker
+    still there after the save proves the race."""
+    template = (workspace.root / "templates" / "ex2.tex").read_text(encoding="utf-8")
     compiling = workspace.layout.build / ".submission.compiling"
-    wait_for(lambda: compiling.exists() or build.poll() is not None)
-    workspace.edit("templates/ex2.tex", "First edit.", "Saved during the build.")
-    assert build.wait() == 0
+    assert not compiling.exists()
+
+    def save_during_the_compile(number: int) -> tuple[str, str] | None:
+        first, during = f"First edit {number}.", f"Saved during build {number}."
+        workspace.write("templates/ex2.tex", template.replace(r"\section{", f"{first}\n\\section{{", 1))
+        build = start_make(workspace)
+        wait_for(lambda: compiling.exists() or build.poll() is not None)
+        workspace.write("templates/ex2.tex", template.replace(r"\section{", f"{during}\n\\section{{", 1))
+        raced = compiling.exists() and build.poll() is None
+        assert build.wait() == 0
+        return (first, during) if raced else None
+
+    first, during = until_raced(save_during_the_compile, "while pdfLaTeX ran")
+    assert first in text(workspace) and during not in text(workspace)  # rendered before the save
     done = workspace.make()
     assert "[latex]" in done.stdout
-    assert "Saved during the build." in text(workspace)
+    assert during in text(workspace)
 
 
 def test_a_notebook_saved_while_it_runs_reruns_in_the_same_build(workspace: Workspace) -> None:
-    started = add_marker(workspace, "before-the-save", slow=2)
-    build = start_make(workspace)
-    wait_for(started.exists)
-    set_marker(workspace, "before-the-save", "after-the-save")
-    assert build.wait() == 0
-    assert "after-the-save" in text(workspace)
+    """The save lands while the notebook's slow cell sleeps (its log says `started` and
+    not yet `finished`), and the build says it ran the notebook again for it."""
+    started = add_marker(workspace, "unsaved", slow=2)
+    shown = "unsaved"
+
+    def save_while_it_runs(number: int) -> tuple[str, str] | None:
+        nonlocal shown
+        before, after = f"before-the-save-{number}", f"after-the-save-{number}"
+        set_marker(workspace, shown, before)
+        started.unlink(missing_ok=True)
+        build = start_make(workspace)
+        wait_for(lambda: started.exists() or build.poll() is not None)
+        set_marker(workspace, before, after)
+        shown = after
+        raced = first_run_still_sleeping(started)
+        said, _ = build.communicate()
+        assert build.returncode == 0
+        return (said, after) if raced else None
+
+    said, after = until_raced(save_while_it_runs, "while the notebook ran")
+    runs = re.findall(r"\[notebook\] figures_src/ex2.py: running \((.*)\)", said)
+    assert runs[1:] == ["figures_src/ex2.py changed"], said  # run again, in the same build
+    assert after in text(workspace)
     assert "up to date" in workspace.make().stdout
 
 
@@ -129,7 +186,9 @@ def test_a_file_one_notebook_writes_and_another_reads_needs_one_make(workspace: 
     workspace.write("figures_src/ex1.py", ex1 + "\nfrom pathlib import Path\n" + writer.format("from-ex1"))
     add_marker(workspace, "unused")
     set_marker(workspace, "unused", '" + _Path("shared.txt").read_text() + "')
-    workspace.make()
+    first = workspace.make()
+    # ex2 looked for the file while ex1 slept, before it was written, and failed: the race.
+    assert "[notebook] figures_src/ex2.py: running (again, after the others)" in first.stdout, first.stdout
     assert "The marker is from-ex1." in text(workspace)
     workspace.write("figures_src/shared.txt", "edited-by-hand")
     workspace.make()
@@ -240,7 +299,8 @@ def test_two_builds_at_once_wait_for_each_other(workspace: Workspace) -> None:
 def test_a_file_a_notebook_reads_reruns_exactly_that_notebook(
     workspace: Workspace, source: str, content: str, reading: str
 ) -> None:
-    """Read by ex2 only (a new module in pipeline/, say): editing it reruns ex2, not ex1."""
+    """Read by ex2 only (a new module in pipeline/, say): editing it reruns ex2, not ex1,
+    each time: a second edit is seen only if the rerun's stamp holds the file anew."""
     workspace.write(source, content.format("first-value"))
     notebook = (workspace.root / "figures_src" / "ex2.py").read_text(encoding="utf-8")
     cell = f'\n# %% Read a file\nimport importlib\n\npublish("fresh_marker", {reading})\n'
@@ -248,10 +308,11 @@ def test_a_file_a_notebook_reads_reruns_exactly_that_notebook(
     workspace.edit("templates/ex2.tex", r"\section{", "Read: \\VAR{ex2.fresh_marker}.\n\\section{")
     workspace.make()
     assert "first-value" in text(workspace)
-    workspace.write(source, content.format("second-value"))
-    done = workspace.make()
-    assert re.findall(r"\[notebook\] (\S+): running", done.stdout) == ["figures_src/ex2.py"]
-    assert "second-value" in text(workspace)
+    for value in ("second-value", "third-value"):
+        workspace.write(source, content.format(value))
+        done = workspace.make()
+        assert re.findall(r"\[notebook\] (\S+): running", done.stdout) == ["figures_src/ex2.py"]
+        assert value in text(workspace)
 
 
 def test_a_deleted_notebook_leaves_the_pdf(workspace: Workspace) -> None:
@@ -415,12 +476,40 @@ def test_the_same_sources_give_the_same_bytes_anywhere(tmp_path: Path, engine: W
     assert checksum(here.pdf) == checksum(there.pdf)
 
 
+# What the tests below mount, tried first: a small tmpfs, and a bind mount made read-only.
+MOUNT_PROBE = (
+    "mount -t tmpfs -o size=16k tmpfs .mount-probe"
+    " && mount --bind .mount-probe .mount-probe && mount -o remount,ro,bind .mount-probe"
+)
+
+
 def in_private_mounts(workspace: Workspace, script: str) -> subprocess.CompletedProcess:
     """Run `script` (bash) in the workspace in a mount namespace of its own, so that the
-    file systems it mounts (a full one, a read-only one) vanish with it."""
-    if subprocess.run(["unshare", "-m", "true"], capture_output=True, check=False).returncode != 0:
-        pytest.skip("this machine does not allow mount namespaces (unshare -m)")
-    return workspace.run(["unshare", "-m", "--propagation", "private", "bash", "-c", script])
+    file systems it mounts (a full one, a read-only one) vanish with it. Root makes one
+    with `unshare --mount`; another user in a user namespace of its own as well
+    (`unshare --map-root-user --mount`), where the kernel lets users mount a tmpfs and
+    bind mounts. A machine that allows neither skips the test and says what is missing."""
+    user = "root" if os.geteuid() == 0 else "this user"
+    command = [
+        "unshare",
+        *([] if user == "root" else ["--map-root-user"]),
+        "--mount",
+        "--propagation",
+        "private",
+    ]
+    if shutil.which("unshare") is None:
+        pytest.skip("needs unshare (Debian's util-linux) to mount a full and a read-only file system")
+    (workspace.root / ".mount-probe").mkdir()
+    tried = workspace.run([*command, "bash", "-c", MOUNT_PROBE])
+    (workspace.root / ".mount-probe").rmdir()  # its mounts vanished with the namespace
+    if tried.returncode != 0:
+        pytest.skip(
+            f"needs a mount namespace to mount a full and a read-only file system, which {user} may not "
+            f"make here ({' '.join(command)}: {tried.stderr.strip()}); run it as root, or where the kernel "
+            "allows unprivileged user namespaces (sysctl user.max_user_namespaces, "
+            "kernel.unprivileged_userns_clone, kernel.apparmor_restrict_unprivileged_userns)"
+        )
+    return workspace.run([*command, "bash", "-c", script])
 
 
 def test_a_full_disk_is_one_line_and_keeps_the_pdf(workspace: Workspace) -> None:
@@ -506,14 +595,25 @@ def stop_watch(workspace: Workspace, watch: subprocess.Popen) -> None:
 
 
 def test_a_save_during_a_build_of_make_watch_reaches_the_pdf(workspace: Workspace) -> None:
+    """The second save lands while the watch's pdfLaTeX runs (its `.submission.compiling`
+    marker is there before and after the save); then the watch builds again by itself."""
+    compiling = workspace.layout.build / ".submission.compiling"
+    template = (workspace.root / "templates" / "ex2.tex").read_text(encoding="utf-8")
     watch = start_watch(workspace)
+
+    def save_during_a_watch_build(number: int) -> str | None:
+        made = workspace.pdf.stat().st_mtime_ns
+        first, during = f"First save {number}.", f"Saved while watch was building {number}."
+        workspace.write("templates/ex2.tex", template.replace(r"\section{", f"{first}\n\\section{{", 1))
+        wait_for(lambda: compiling.exists() or workspace.pdf.stat().st_mtime_ns != made, seconds=60)
+        workspace.write("templates/ex2.tex", template.replace(r"\section{", f"{during}\n\\section{{", 1))
+        raced = compiling.exists()
+        wait_for(lambda: during in text(workspace), seconds=60, what=f"the PDF to show {during!r}")
+        return during if raced else None
+
     try:
         wait_for(lambda: list((workspace.layout.build).glob(".warm-*")), seconds=60)  # built once
-        workspace.edit("templates/ex2.tex", r"\section{", "First save.\n\\section{")
-        compiling = workspace.layout.build / ".submission.compiling"
-        wait_for(compiling.exists)
-        workspace.edit("templates/ex2.tex", "First save.", "Saved while watch was building.")
-        wait_for(lambda: "Saved while watch was building." in text(workspace), seconds=60)
+        until_raced(save_during_a_watch_build, "while the watch's pdfLaTeX ran")
     finally:
         stop_watch(workspace, watch)
 
@@ -579,21 +679,36 @@ def test_make_watch_piped_into_a_log_in_the_project_builds_once(workspace: Works
 
 
 def test_code_saved_during_a_watch_build_is_not_stamped_as_built(workspace: Workspace) -> None:
-    """A module the watch has loaded, saved while it builds: that build ran the old code, so
-    the watch starts anew and builds the document again with the new."""
+    """A module the watch has loaded, saved while it builds (while ex2's slow cell sleeps:
+    its log says `started` and not yet `finished`): that build ran the old code, so the
+    watch starts anew and builds the document again with the new."""
     started = add_marker(workspace, "first", slow=3)
+    page = (workspace.root / "pipeline" / "page.py").read_text(encoding="utf-8")
+    restart = "the build's own code changed; starting the watch anew"
+    shown = "first"
     watch = start_watch(workspace)
+
+    def restarted(times: int) -> bool:
+        """Whether the watch started anew `times` times and then built and waits again."""
+        said = said_by_watch(workspace)
+        return said.count(restart) >= times and "[watch] waiting for a save" in said.rsplit(restart, 1)[-1]
+
+    def save_code_during_a_watch_build(number: int) -> str | None:
+        nonlocal shown
+        started.unlink(missing_ok=True)
+        set_marker(workspace, shown, f"run-{number}")
+        shown = f"run-{number}"
+        wait_for(started.exists, seconds=60)  # the notebook runs: the build is under way
+        workspace.write("pipeline/page.py", page + f"\n# Saved during build {number}.\n")
+        raced = first_run_still_sleeping(started)
+        wait_for(lambda: restarted(number + 1), seconds=90)
+        return said_by_watch(workspace).rsplit(restart, 1)[-1] if raced else None
+
     try:
         wait_for(lambda: list(workspace.layout.build.glob(".warm-*")), seconds=90)
-        started.unlink()
-        set_marker(workspace, "first", "second")
-        wait_for(started.exists, seconds=60)  # the notebook runs: the build is under way
-        page = (workspace.root / "pipeline" / "page.py").read_text(encoding="utf-8")
-        workspace.write("pipeline/page.py", page + "\n# Saved during the build.\n")
-        restart = "the build's own code changed; starting the watch anew"
-        wait_for(lambda: said_by_watch(workspace).count("[watch] waiting for a save") >= 2, seconds=90)
-        after = said_by_watch(workspace).split(restart, 1)
-        assert len(after) == 2 and "[latex]" in after[1], said_by_watch(workspace)
+        after = until_raced(save_code_during_a_watch_build, "while the watch's notebook ran")
+        assert "[latex]" in after, said_by_watch(workspace)
+        assert shown in text(workspace)
     finally:
         stop_watch(workspace, watch)
 

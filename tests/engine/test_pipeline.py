@@ -62,23 +62,37 @@ def test_noop_make_runs_nothing(workspace: Workspace) -> None:
     assert not re.search(r"^\[\w+\]", done.stdout, flags=re.MULTILINE), done.stdout
 
 
-def test_template_edit_recompiles_without_running_a_notebook(workspace: Workspace) -> None:
+def test_each_template_edit_recompiles_without_running_a_notebook(workspace: Workspace) -> None:
+    """Two edits with a build after each: each recompiles, the PDF shows it, and a make
+    after it has nothing left to do. The second edit is seen only if the stamp the
+    recompile wrote holds the template at its new content."""
     workspace.make()
     figures = {p: p.stat().st_mtime_ns for p in workspace.layout.figures.iterdir()}
-    workspace.edit("templates/ex2.tex", r"\section{", "An edited sentence.\n\\section{")
-    done = workspace.make()
-    assert "[notebook]" not in done.stdout
-    assert "[latex]" in done.stdout
+    template = (workspace.root / "templates" / "ex2.tex").read_text(encoding="utf-8")
+    for sentence in ("A first edited sentence.", "A second edited sentence."):
+        workspace.write("templates/ex2.tex", template.replace(r"\section{", f"{sentence}\n\\section{{", 1))
+        done = workspace.make()
+        assert "[notebook]" not in done.stdout
+        assert "[latex]" in done.stdout
+        assert sentence in pdf_to_text(workspace.pdf)
+        assert "up to date" in workspace.make().stdout
     assert {p: p.stat().st_mtime_ns for p in figures} == figures
-    assert "An edited sentence." in pdf_to_text(workspace.pdf)
 
 
-def test_notebook_edit_reruns_only_that_notebook(workspace: Workspace) -> None:
+def test_each_notebook_edit_reruns_only_that_notebook(workspace: Workspace) -> None:
+    """Two edits of ex2 with a build after each: each reruns ex2 alone, the PDF shows
+    what it computed, and a make after it has nothing left to do. The second edit is seen
+    only if the stamp the rerun wrote holds the notebook's own file at its new content."""
     workspace.make()
-    notebook = workspace.root / "figures_src" / "ex2.py"
-    workspace.write("figures_src/ex2.py", notebook.read_text(encoding="utf-8") + "\n# An edited comment.\n")
-    done = workspace.make()
-    assert re.findall(r"\[notebook\] (\S+): \d+ cells", done.stdout) == ["figures_src/ex2.py"]
+    notebook = (workspace.root / "figures_src" / "ex2.py").read_text(encoding="utf-8")
+    for product, count in (("3 * 5", "15"), ("3 * 7", "21")):
+        workspace.write("figures_src/ex2.py", notebook.replace("count = 3 * 4", f"count = {product}", 1))
+        done = workspace.make()
+        assert re.findall(r"\[notebook\] (\S+): \d+ cells", done.stdout) == ["figures_src/ex2.py"], (
+            done.stdout
+        )
+        assert f"Three rows of four make {count}" in pdf_to_text(workspace.pdf)
+        assert "up to date" in workspace.make().stdout
 
 
 def test_make_figures_reruns_every_notebook_and_no_latex(workspace: Workspace) -> None:

@@ -2,13 +2,17 @@
 typesetting. Each test reads back the real PDF of the engine's own sheet, its figures or
 its LaTeX log."""
 
+import json
+import math
 import re
+import string
 import subprocess
 import tomllib
+from collections import Counter
 from pathlib import Path
 
 import pytest
-from pypdf import PdfReader
+from pypdf import PageObject, PdfReader
 from workspace import Workspace
 
 from pipeline.page import CM_PER_INCH, TEXT_WIDTH_CM
@@ -59,17 +63,58 @@ def test_figures_are_drawn_at_most_text_width_and_included_at_scale_one(engine: 
         )
 
 
-def test_figure_text_is_eight_to_ten_points(engine: Workspace) -> None:
-    """Word heights from pdftotext -bbox, which are close to the font size."""
+# Figures of the fixture drawn without any text (each must say why); every other figure
+# must have text to measure, or a figure whose text was lost would pass unmeasured.
+TEXT_FREE_FIGURES: dict[str, str] = {}
+SMALLEST_TEXT_PT = 7.0  # below this, print is hard to read
+BODY_TEXT_PT = (8.0, 10.0)  # the size of most of a figure's text: the document's footnotes to body
+
+
+def printed_text_sizes(figure: Path) -> Counter[float]:
+    """How many characters a figure prints at each font size (in pt, to 0.1 pt): the
+    figure is included at scale one (test above), so its own sizes are the printed ones.
+    Text set outside the page (pdfTeX's page number of the figure's own page) is not printed."""
+    sizes: Counter[float] = Counter()
+    for page in PdfReader(figure).pages:
+        x0, y0, x1, y1 = (float(v) for v in page.mediabox)
+        for size, x, y, characters in text_runs(page):
+            if characters and x0 <= x <= x1 and y0 <= y <= y1:
+                sizes[round(size, 1)] += characters
+    return sizes
+
+
+def text_runs(page: PageObject) -> list[tuple[float, float, float, int]]:
+    """Each run of text on the page: its font size as drawn, where it starts (x, y in pt)
+    and how many characters it has. pypdf's text visitor gives the font size and the text
+    and transformation matrices; the size drawn is the font size scaled by their product
+    (its area, so that rotated text, a y axis label, counts the same)."""
+    runs: list[tuple[float, float, float, int]] = []
+
+    def visit(text: str, cm: list[float], tm: list[float], font: object, size: float) -> None:
+        a, b = tm[0] * cm[0] + tm[1] * cm[2], tm[0] * cm[1] + tm[1] * cm[3]
+        c, d = tm[2] * cm[0] + tm[3] * cm[2], tm[2] * cm[1] + tm[3] * cm[3]
+        x, y = tm[4] * cm[0] + tm[5] * cm[2] + cm[4], tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+        runs.append((size * abs(a * d - b * c) ** 0.5, x, y, len(text.strip())))
+
+    page.extract_text(visitor_text=visit)
+    return runs
+
+
+def test_figure_text_is_at_least_seven_points_and_mostly_eight_to_ten(engine: Workspace) -> None:
+    """Every figure's text as printed: none smaller than 7 pt, and most of it (tick labels,
+    axis labels) 8 to 10 pt, beside the document's 10 pt text. A figure without text fails
+    unless TEXT_FREE_FIGURES names it."""
     for figure in figure_files(engine):
-        boxes = re.findall(
-            r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)"', run("pdftotext", "-bbox", str(figure), "-")
-        )
-        heights = sorted(float(y1) - float(y0) for y0, y1 in boxes)
-        if not heights:
+        sizes = printed_text_sizes(figure)
+        if figure.stem in TEXT_FREE_FIGURES:
+            assert not sizes, f"{figure.name} has text: take it out of TEXT_FREE_FIGURES"
             continue
-        median = heights[len(heights) // 2]
-        assert 6.0 <= median <= 12.0, f"{figure.name}: median word height {median:.1f} pt"
+        assert sizes, f"{figure.name} has no text to measure (a text-free figure goes in TEXT_FREE_FIGURES)"
+        smallest = min(sizes)
+        body = max(sizes, key=lambda size: sizes[size])
+        assert smallest >= SMALLEST_TEXT_PT, f"{figure.name}: text of {smallest} pt ({dict(sizes)})"
+        low, high = BODY_TEXT_PT
+        assert low <= body <= high, f"{figure.name}: most text is {body} pt ({dict(sizes)})"
 
 
 def outline_titles(pdf: Path) -> list[str]:
@@ -103,18 +148,96 @@ def test_metadata_has_the_title_and_both_authors(engine: Workspace, built_pdf: P
     assert info.author == ", ".join(member["name"] for member in config["members"])
 
 
-def test_tasks_link_to_their_code_and_back(engine: Workspace, built_pdf: Path) -> None:
-    links = set()
-    for page in PdfReader(built_pdf).pages:
+Place = tuple[int, float]  # a page (from 0) and a height on it (pt from the bottom)
+SAME_LINE_PT = 12  # a cell's link target is at most this far above the links of its heading line
+
+
+def reading_order(place: Place) -> tuple[int, float]:
+    return place[0], -place[1]
+
+
+def task_anchor(label: str) -> str:
+    """The link target of a task's heading: \\task{b} of exercise 1 is subsection.1.2."""
+    exercise, letter = re.fullmatch(r"(\d+)\(([a-z])\)", label).groups()
+    return f"subsection.{exercise}.{ord(letter) - ord('a') + 1}"
+
+
+def coderefs_by_task(engine: Workspace) -> dict[str, list[str]]:
+    """Each task of the fixture's templates and the tasks its text cites with \\coderef."""
+    cited: dict[str, list[str]] = {}
+    for template in sorted(engine.layout.templates_dir.glob("ex*.tex")):
+        exercise = template.stem.removeprefix("ex")
+        for letter, text in re.findall(
+            r"\\task\{([a-z])\}(.*?)(?=\\task\{|\Z)", template.read_text(encoding="utf-8"), re.DOTALL
+        ):
+            cited[f"{exercise}({letter})"] = re.findall(r"\\coderef\{([^}]+)\}", text)
+    return cited
+
+
+def cell_anchors(engine: Workspace) -> dict[str, tuple[str, bool]]:
+    """The link target of every task's code cell in the appendix (codecell.A.3: cell 3 of
+    the first notebook), with its task and whether it is the task's first cell."""
+    anchors: dict[str, tuple[str, bool]] = {}
+    notebooks = sorted(engine.layout.results.glob("ex*.json"), key=lambda path: int(path.stem[2:]))
+    for appendix, results in zip(string.ascii_uppercase, notebooks, strict=False):
+        for cell in json.loads(results.read_text(encoding="utf-8"))["cells"]:
+            if cell["task"]:
+                anchors[f"codecell.{appendix}.{cell['number']}"] = (cell["task"], cell["first_of_task"])
+    return anchors
+
+
+def link_places(reader: PdfReader) -> list[tuple[Place, str]]:
+    """Every link to a named target: where its rectangle's top is, and the target."""
+    found = []
+    for number, page in enumerate(reader.pages):
         for annotation in page.get("/Annots", []):
-            action = annotation.get_object().get("/A", {})
-            if "/D" in action:
-                links.add(str(action["/D"]))
-    for template in engine.layout.templates_dir.glob("ex*.tex"):
-        referenced = re.findall(r"\\coderef\{([^}]+)\}", template.read_text(encoding="utf-8"))
-        assert referenced, f"{template.name} never points to its code"
-    task_anchors = {f"subsection.{label[0]}.{ord(label[2]) - 96}" for label in TASK_LABELS}
-    assert links & task_anchors, "no link from the code back to a task"
+            link = annotation.get_object()
+            target = link.get("/A", {}).get("/D", link.get("/Dest"))
+            if link.get("/Subtype") == "/Link" and isinstance(target, str):
+                found.append(((number, float(link["/Rect"][3])), str(target)))
+    return found
+
+
+def test_each_coderef_links_to_its_first_cell_and_each_cell_back_to_its_task(
+    engine: Workspace, built_pdf: Path
+) -> None:
+    """Inside each task's text (from its heading to the next heading), its \\coderef links
+    to the first cell of the cited task (a link broken over two lines is two rectangles
+    with one target); each cited cell's heading in the appendix ("Cell
+    A.3 answers 1(a)") links to the heading of that cell's own task, on the same line."""
+    reader = PdfReader(built_pdf)
+    places: dict[str, Place] = {
+        name: (reader.get_destination_page_number(destination), float(destination.top))
+        for name, destination in reader.named_destinations.items()
+    }
+    links = link_places(reader)
+    headings = sorted(
+        (name for name in places if name.startswith(("section.", "subsection.", "appendix."))),
+        key=lambda name: reading_order(places[name]),
+    )
+    next_heading = dict(
+        zip(headings, [*(places[name] for name in headings[1:]), (len(reader.pages), -math.inf)], strict=True)
+    )
+    cells = cell_anchors(engine)
+    first_cell = {task: anchor for anchor, (task, first) in cells.items() if first}
+    cited = coderefs_by_task(engine)
+    assert sum(map(len, cited.values())) == len(TASK_LABELS) - 1, cited  # 2(b) has no code
+    for task, references in cited.items():
+        start, end = reading_order(places[task_anchor(task)]), reading_order(next_heading[task_anchor(task)])
+        targets = [
+            target for place, target in links
+            if start <= reading_order(place) < end and target.startswith("codecell.")
+        ]  # fmt: skip
+        expected = [first_cell[label] for label in references]
+        assert list(dict.fromkeys(targets)) == expected, (
+            f"{task}'s \\coderef links to {targets}, not {expected}"
+        )
+    cited_tasks = {label for references in cited.values() for label in references}
+    for anchor in (anchor for anchor, (task, _) in cells.items() if task in cited_tasks):
+        assert anchor in places, f"the appendix does not show {anchor}"
+        page, top = places[anchor]
+        back = [target for (on, at), target in links if on == page and 0 <= top - at <= SAME_LINE_PT]
+        assert back == [task_anchor(cells[anchor][0])], f"the heading of {anchor} links to {back}"
 
 
 def test_no_overfull_box_wider_than_one_point(build: Path) -> None:

@@ -33,11 +33,14 @@ def test_a_step_runs_until_it_is_current_and_again_when_an_input_or_output_chang
 
 
 def test_an_input_saved_while_the_step_runs_is_a_change_for_the_next_build(tmp_path: Path) -> None:
+    """The save is made inside the step's run, after the step read the file: the race
+    happens every time, and the output shows the step used what was there before it."""
     step, source, target = step_in(tmp_path)
     with step.running() as ran:
         target.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
         source.write_text("saved during the run", encoding="utf-8")
         ran.outputs = [target]
+    assert target.read_text(encoding="utf-8") == "first"  # made from the file before the save
     assert step.why() == "source.txt changed"
 
 
