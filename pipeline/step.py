@@ -18,6 +18,7 @@ The preamble format needs no stamp: its file name is its source's hash (pipeline
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,13 @@ Digests = dict[str, str | None]  # a project-relative name -> its content hash (
 # Steps side by side stamp one at a time: of two notebooks finishing together, the second
 # sees the first's stamp (pipeline/notebook.py's figures, saved by one notebook only).
 _stamping = threading.Lock()
+
+# A file's modification time comes from the kernel's coarse clock, which may lag the one
+# time.time_ns() reads by a tick: a save this early before a step counts as during it
+# (one extra run) rather than a save during it as before it (a stale PDF).
+MTIME_LAG_NS = 20_000_000
+# The digest of a file saved while the step ran: it matches no content, so the next build runs the step.
+SAVED_DURING = "saved while the step ran"
 
 
 @dataclass
@@ -74,15 +82,27 @@ class Step:
         may still refuse the result (an error instead of a stamp) while no other step stamps."""
         # Hashed before the step reads them: by why(), if it just asked, else now.
         before = self._before if self._before is not None else snapshot(self.layout, self.inputs)
+        started = time.time_ns() - MTIME_LAG_NS
         ran = Ran()
         try:
             yield ran
         finally:  # what it wrote is the build's, even if it then failed (pipeline/made.py)
             made.record(ran.outputs)
         read = before if ran.read is None else ran.read
-        inputs = {**ran.found, **{name: before.get(name, digest) for name, digest in read.items()}}
+        found = {name: self._unless_saved_since(name, digest, started) for name, digest in ran.found.items()}
+        inputs = {**found, **{name: before.get(name, digest) for name, digest in read.items()}}
         with _stamping:
             check(ran)
             stamp = Stamp(inputs=inputs, outputs=snapshot(self.layout, ran.outputs), settings=self.settings)
             write_stamp(self.layout, self.name, stamp)
         self._before = None  # a next run hashes its inputs anew
+
+    def _unless_saved_since(self, name: str, digest: str | None, started: int) -> str | None:
+        """A found file's digest, or SAVED_DURING (a change for the next build) if it was saved
+        after the step started: it is hashed only after the step read it, so the content
+        hashed may be newer than the content read (an `\\input` part saved mid-compile)."""
+        try:
+            saved = (self.layout.root / name).stat().st_mtime_ns
+        except OSError:
+            return digest
+        return SAVED_DURING if saved >= started else digest

@@ -1,11 +1,13 @@
 """pipeline/step.py: the one shape of a step, on files of a folder of the test's own."""
 
+import time
 from pathlib import Path
 
 import pytest
 
 from pipeline.paths import Layout
-from pipeline.step import Step
+from pipeline.stamps import snapshot
+from pipeline.step import MTIME_LAG_NS, Step
 
 
 def step_in(root: Path, **options: object) -> tuple[Step, Path, Path]:
@@ -65,3 +67,28 @@ def test_inputs_a_step_finds_are_what_its_stamp_lists(tmp_path: Path) -> None:
     with step.running() as ran:
         ran.outputs, ran.read = [target], {"found.txt": "its hash when read"}
     assert step.why() == "found.txt changed"  # hashed anew: not what was recorded
+
+
+def test_a_file_first_found_in_a_run_and_saved_during_it_is_a_change_for_the_next_build(
+    tmp_path: Path,
+) -> None:
+    """A file found while the step runs (a part the document `\\input`s for the first time)
+    is hashed only after the step read it: saved in between, the hash is of content the
+    step never read, so the next build must run the step again. One found and left alone
+    keeps the step current."""
+    step, source, target = step_in(tmp_path, inputs_found=True)  # as the document's compile
+    part, kept = tmp_path / "part.tex", tmp_path / "kept.tex"
+    part.write_text("read by the step", encoding="utf-8")
+    kept.write_text("read and left alone", encoding="utf-8")
+    time.sleep(2 * MTIME_LAG_NS / 1e9)  # saved well before the run
+    with step.running() as ran:
+        target.write_text(
+            source.read_text(encoding="utf-8") + part.read_text(encoding="utf-8"), encoding="utf-8"
+        )
+        part.write_text("saved after the step read it", encoding="utf-8")
+        ran.outputs, ran.found = [target], snapshot(step.layout, [part, kept])
+    assert step.why() == "part.tex changed"
+    copy(step, source, target)
+    with step.running() as ran:
+        ran.outputs, ran.found = [target], snapshot(step.layout, [kept])
+    assert step.why() is None
