@@ -55,6 +55,7 @@ PGF_PREAMBLE = "\n".join(
         r"\usepackage{amsmath, amssymb}",
         r"\input{glyphtounicode}\pdfgentounicode=1",
         r"\pdftrailerid{}\pdfsuppressptexinfo=-1",
+        r"\pagestyle{empty}",  # no page number below the figure, where copied text would pick it up
         *UNICODE_MATH,
     ]
 )

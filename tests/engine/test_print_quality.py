@@ -73,12 +73,16 @@ BODY_TEXT_PT = (8.0, 10.0)  # the size of most of a figure's text: the document'
 def printed_text_sizes(figure: Path) -> Counter[float]:
     """How many characters a figure prints at each font size (in pt, to 0.1 pt): the
     figure is included at scale one (test above), so its own sizes are the printed ones.
-    Text set outside the page (pdfTeX's page number of the figure's own page) is not printed."""
+    No text may lie outside the page: hidden there (a page number of the figure's own
+    page, say), it still turns up in the document's copied or searched text."""
     sizes: Counter[float] = Counter()
     for page in PdfReader(figure).pages:
         x0, y0, x1, y1 = (float(v) for v in page.mediabox)
         for size, x, y, characters in text_runs(page):
-            if characters and x0 <= x <= x1 and y0 <= y <= y1:
+            assert not characters or (x0 <= x <= x1 and y0 <= y <= y1), (
+                f"{figure.name}: text at ({x:.0f}, {y:.0f}) pt, outside its page"
+            )
+            if characters:
                 sizes[round(size, 1)] += characters
     return sizes
 
