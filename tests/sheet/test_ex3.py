@@ -595,7 +595,10 @@ def test_published_router_outcomes_have_balance_loss_one_plus_cv_squared(
     average scores sum to 1 and the published CV is the one of this
     identity."""
     says(task(typeset_answers, "g"), "Lbal = Nr Nr X i=1 s\u03042 i = 1 + CV2 (s\u0304) and CV is")
-    says(task(typeset_answers, "g"), "(population standard deviation, 1/Nr, over the mean)")
+    says(
+        task(typeset_answers, "g"),
+        "their population standard deviation (normalised by Nr) over their mean 1/Nr",
+    )
     for variant in VARIANTS:
         mean_scores = np.array(ex3[f"mean_scores_{variant}"])
         assert mean_scores.sum() == pytest.approx(1, abs=1e-12)
