@@ -42,19 +42,21 @@ print("concatenation: K^T Q =", concatenated_expansion)
 # %% 1(b) The encoding E and its Gram matrix E^T E, drawn
 E = pe.positional_encoding(N_TOKENS, DIM)
 gram = E.T @ E
-fig = new_figure(width=0.9, aspect=0.39)  # the image at least 3.5 cm high
+fig = new_figure(width=0.9, aspect=0.39)
+fig.get_layout_engine().set(wspace=0.12)
 ax_matrix, ax_offset = fig.subplots(1, 2)
-image = ax_matrix.imshow(gram, interpolation="nearest", vmin=0)  # from 0: the corners are not 0
-# Mathtext spaces \top like an operator; \! closes the gap in E^T E.
+# The colour scale starts at 0: the corners are not 0.
+image = ax_matrix.imshow(gram, interpolation="nearest", vmin=0)
 ax_matrix.set(xlabel="position $j$", ylabel="position $i$")
-ax_matrix.set_title(r"$E^{\!\top}\!E$")
+ax_matrix.set_title(r"$E^\top E$")
 # The colour bar in an inset beside the square image, just as tall.
 bar = fig.colorbar(image, cax=ax_matrix.inset_axes([1.05, 0, 0.06, 1]))
-bar.set_label(r"$(E^{\!\top}\!E)_{ij}$")
+bar.set_label(r"$(E^\top E)_{ij}$")
 offsets = np.subtract.outer(np.arange(N_TOKENS), np.arange(N_TOKENS))
 ax_offset.plot(offsets.ravel(), gram.ravel(), ".", ms=2)  # every entry
 ax_offset.set(xlabel="offset $i - j$", ylim=(0, 1.05 * DIM / 2))
-ax_offset.set_ylabel(r"$(E^{\!\top}\!E)_{ij}$")
+ax_offset.set_title("by offset")
+ax_offset.set_ylabel(r"$(E^\top E)_{ij}$")
 save_figure(fig, "ex1-gram")
 
 # %% [markdown]
@@ -89,8 +91,7 @@ keys = np.vstack([X, E])  # concatenation; keys = queries
 added, both = (X + E).T @ (X + E), keys.T @ keys
 cross = added - both  # X^T E + E^T X, by 1(a)
 off = ~np.eye(N_TOKENS, dtype=bool)  # the entries off the diagonal
-# Three square images and two colour bars cannot be 3.5 cm high in the text width:
-# the images fill their axes (aspect="auto"), slightly taller than wide.
+# The images fill their axes (aspect="auto"), slightly taller than wide.
 fig = new_figure(width=1.0, aspect=0.35)
 fig.get_layout_engine().set(wspace=0.05)
 # One colour scale for both score matrices, up to the largest score off
@@ -99,15 +100,17 @@ scale = {"vmin": min(added.min(), both.min())}
 scale["vmax"] = max(added[off].max(), both[off].max())
 limit = np.abs(cross).max()
 diverging = {"cmap": "RdBu_r", "vmin": -limit, "vmax": limit}
-DIFFERENCE = r"difference $X^{\!\top}\!E+E^{\!\top}\!X$"
+DIFFERENCE = r"difference $X^\top E+E^\top X$"
 panels = {"addition": added, "concatenation": both, DIFFERENCE: cross}
-bar_labels = {"concatenation": r"$(K^{\!\top}Q)_{ij}$, both panels", DIFFERENCE: "difference"}
+both_panels = r"$(K^\top Q)_{ij}$, both panels"
+bar_labels = {"concatenation": both_panels, DIFFERENCE: "difference"}
 axes = fig.subplots(1, 3)
 for ax, (title, scores) in zip(axes, panels.items(), strict=True):
     style = diverging if title == DIFFERENCE else scale
     image = ax.imshow(scores, interpolation="nearest", aspect="auto", **style)
     ax.set(title=title, xlabel="query $j$")
-    if title in bar_labels:  # the first two panels share the second's colour bar
+    # The first two panels share the second's colour bar.
+    if title in bar_labels:
         bar = fig.colorbar(image, cax=ax.inset_axes([1.05, 0, 0.06, 1]))
         bar.set_label(bar_labels[title])
 axes[0].set_ylabel("key $i$")
