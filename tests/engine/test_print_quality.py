@@ -178,15 +178,15 @@ def coderefs_by_task(engine: Workspace) -> dict[str, list[str]]:
     return cited
 
 
-def cell_anchors(engine: Workspace) -> dict[str, tuple[str, bool]]:
+def cell_anchors(engine: Workspace) -> dict[str, tuple[list[str], list[str]]]:
     """The link target of every task's code cell in the appendix (codecell.A.3: cell 3 of
-    the first notebook), with its task and whether it is the task's first cell."""
-    anchors: dict[str, tuple[str, bool]] = {}
+    the first notebook), with the tasks it answers and those whose first cell it is."""
+    anchors: dict[str, tuple[list[str], list[str]]] = {}
     notebooks = sorted(engine.layout.results.glob("ex*.json"), key=lambda path: int(path.stem[2:]))
     for appendix, results in zip(string.ascii_uppercase, notebooks, strict=False):
         for cell in json.loads(results.read_text(encoding="utf-8"))["cells"]:
-            if cell["task"]:
-                anchors[f"codecell.{appendix}.{cell['number']}"] = (cell["task"], cell["first_of_task"])
+            if cell["tasks"]:
+                anchors[f"codecell.{appendix}.{cell['number']}"] = (cell["tasks"], cell["first_of"])
     return anchors
 
 
@@ -223,7 +223,7 @@ def test_each_coderef_links_to_its_first_cell_and_each_cell_back_to_its_task(
         zip(headings, [*(places[name] for name in headings[1:]), (len(reader.pages), -math.inf)], strict=True)
     )
     cells = cell_anchors(engine)
-    first_cell = {task: anchor for anchor, (task, first) in cells.items() if first}
+    first_cell = {task: anchor for anchor, (_, first_of) in cells.items() for task in first_of}
     cited = coderefs_by_task(engine)
     assert sum(map(len, cited.values())) == len(TASK_LABELS) - 1, cited  # 2(b) has no code
     for task, references in cited.items():
@@ -237,11 +237,13 @@ def test_each_coderef_links_to_its_first_cell_and_each_cell_back_to_its_task(
             f"{task}'s \\coderef links to {targets}, not {expected}"
         )
     cited_tasks = {label for references in cited.values() for label in references}
-    for anchor in (anchor for anchor, (task, _) in cells.items() if task in cited_tasks):
+    for anchor in (anchor for anchor, (tasks, _) in cells.items() if cited_tasks & set(tasks)):
         assert anchor in places, f"the appendix does not show {anchor}"
         page, top = places[anchor]
         back = [target for (on, at), target in links if on == page and 0 <= top - at <= SAME_LINE_PT]
-        assert back == [task_anchor(cells[anchor][0])], f"the heading of {anchor} links to {back}"
+        assert back == [task_anchor(task) for task in cells[anchor][0]], (
+            f"the heading of {anchor} links to {back}"
+        )
 
 
 def test_no_overfull_box_wider_than_one_point(build: Path) -> None:
