@@ -11,7 +11,7 @@ from pipeline.paths import PROJECT
 # One test of each kind: a fresh build's PDF, an incremental rebuild, an error at its line.
 REPRESENTATIVE = [
     "tests/engine/test_pipeline.py::test_every_task_has_its_heading_in_order",
-    "tests/engine/test_pipeline.py::test_notebook_edit_reruns_only_that_notebook",
+    "tests/engine/test_pipeline.py::test_each_notebook_edit_reruns_only_that_notebook",
     "tests/engine/test_errors.py::test_num_on_text_is_an_error_at_the_template_line",
 ]
 
