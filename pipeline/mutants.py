@@ -10,8 +10,9 @@ runs the tests; a mutant no test fails on survives, and names something no test 
   of one. The copy is built with make and this sheet's tests (tests/sheet) run, stopping
   at the first failure. A mutant that builds and passes them all survives: no test reads
   that value in its place. A mutant whose rendered text is the original's (two values
-  that print alike) is not counted. At most --limit of them run, picked by a fixed seed,
-  so a run takes minutes and two runs on the same templates try the same mutants.
+  that print alike) is not counted. At most --limit of them run, picked by a fixed seed
+  in turn from each template, so a run takes minutes and two runs on the same templates
+  try the same mutants.
 
 Both parts work in a temporary copy of the project, so a run stopped half way leaves no
 mutant in the project's own files. Each survivor is printed as `path:line: survived: what
@@ -263,8 +264,16 @@ def template_mutants(template: str, text: str) -> list[Mutant]:
 
 
 def pick(mutants: list[Mutant], limit: int) -> list[Mutant]:
-    """At most `limit` of the mutants, drawn with a fixed seed, in the templates' order."""
-    chosen = mutants if len(mutants) <= limit else random.Random(SEED).sample(mutants, limit)
+    """At most `limit` of the mutants, in the templates' order: drawn with a fixed seed,
+    in turn from each template, so an exercise with few values gets its share."""
+    draw = random.Random(SEED)
+    by_template: dict[str, list[Mutant]] = {}
+    for mutant in mutants:
+        by_template.setdefault(mutant.template, []).append(mutant)
+    queues = [draw.sample(group, len(group)) for _, group in sorted(by_template.items())]
+    chosen: list[Mutant] = []
+    while len(chosen) < min(limit, len(mutants)):
+        chosen += [queue.pop() for queue in queues if queue][: limit - len(chosen)]
     return sorted(chosen, key=lambda mutant: (mutant.template, mutant.line, mutant.change))
 
 

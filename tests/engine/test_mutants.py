@@ -83,6 +83,10 @@ def test_a_limited_run_picks_the_same_mutants_every_time() -> None:
     assert [pick(mutants, 10) for _ in range(3)] == [picked] * 3  # a fixed seed, not the clock's
     assert picked == sorted(picked, key=lambda mutant: (mutant.template, mutant.line))
     assert pick(mutants[:5], 10) == sorted(mutants[:5], key=lambda mutant: (mutant.template, mutant.line))
+    templates = [mutant.template for mutant in picked]
+    assert sorted(templates.count(name) for name in set(templates)) == [3, 3, 4]  # in turn
+    few = [Mutant("templates/ex9.tex", n, ((value, "y"),), f"change {n}") for n in (1, 2)]
+    assert set(few) <= set(pick(mutants + few, 10))  # an exercise with few values gets them tried
 
 
 MODULE = '''"""A module."""
