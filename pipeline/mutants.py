@@ -36,7 +36,7 @@ from pathlib import Path
 
 from pipeline.paths import PROJECT, Layout
 
-TEMPLATE_LIMIT = 40  # about 7 s each (a LaTeX pass and the sheet's tests): 5 minutes
+TEMPLATE_LIMIT = 40  # 4 to 5 s each (a LaTeX pass, the sheet tests up to a failure): 3 minutes
 STEP_TIMEOUT = 600  # seconds: a mutant whose build or tests take longer hangs them, and is killed
 SEED = 20251205  # which template mutants a limited run picks; fixed, so runs compare
 # What a copy leaves out: what tools and the build's watch made.
@@ -104,12 +104,16 @@ def run(layout: Layout, command: list[str], timeout: float | None = None) -> sub
 
 @dataclass(frozen=True)
 class Score:
+    """How many of the counted mutants a test killed, and how many were not counted."""
+
     killed: int
     total: int
+    alike: int = 0  # template mutants that print as the original does
 
     def __str__(self) -> str:
         share = f" ({100 * self.killed / self.total:.0f}%)" if self.total else ""
-        return f"{self.killed} of {self.total} mutants killed{share}"
+        uncounted = f"; {self.alike} more print as the original and are not counted" if self.alike else ""
+        return f"{self.killed} of {self.total} mutants killed{share}{uncounted}"
 
 
 def mutate_core() -> Score | None:
@@ -284,6 +288,7 @@ def sheet_tests(copy: Layout) -> subprocess.CompletedProcess:
 
 
 def first_failure(said: str) -> str:
+    """The first test pytest's summary names as failed (-ra lists them), to say what killed."""
     found = re.search(r"^(?:FAILED|ERROR) (\S+)", said, re.MULTILINE)
     return found.group(1) if found else "the sheet's tests"
 
@@ -307,20 +312,19 @@ def mutate_templates(limit: int) -> Score | None:
             say(f"templates: {first_failure(tested.stdout)} fails without any mutant; fix that first")
             return None
         rendered = {name: rendered_text(copy, name) for name in sources}
-        killed = counted = 0
+        verdicts = []
         for number, mutant in enumerate(chosen, start=1):
-            verdict = try_mutant(copy, mutant, sources, rendered, build)
-            if verdict is not None:
-                counted += 1
-                killed += verdict != "survived"
+            verdicts.append(verdict := try_mutant(copy, mutant, sources, rendered, build))
             if verdict == "survived":
                 print(f"{mutant.template}:{mutant.line}: survived: {mutant.change}", flush=True)
             else:
                 say(f"templates {number}/{len(chosen)}: {verdict or 'prints as the original: not counted'}")
-        return Score(killed, counted)
+        counted = [verdict for verdict in verdicts if verdict is not None]
+        return Score(sum(v != "survived" for v in counted), len(counted), len(verdicts) - len(counted))
 
 
 def exercise_templates(layout: Layout) -> list[Path]:
+    """templates/exN.tex: the answers, where the sheet's values print."""
     return [layout.templates_dir / f"{name}.tex" for name in layout.exercises()]
 
 
@@ -341,7 +345,7 @@ def try_mutant(
     try:
         built = run(copy, build, timeout=STEP_TIMEOUT)
         if built.returncode != 0:
-            return "killed by the build (it does not compile)"
+            return "killed by the build (it fails)"
         if rendered_text(copy, mutant.template) == rendered[mutant.template]:
             return None
         tested = sheet_tests(copy)

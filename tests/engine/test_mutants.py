@@ -9,7 +9,16 @@ from pathlib import Path
 
 from workspace import Workspace, checksum
 
-from pipeline.mutants import Mutant, Value, core_survivor, paragraphs, pick, printed_values, template_mutants
+from pipeline.mutants import (
+    Mutant,
+    Score,
+    Value,
+    core_survivor,
+    paragraphs,
+    pick,
+    printed_values,
+    template_mutants,
+)
 from pipeline.paths import Layout
 
 TEMPLATE = r"""\task{a}{Sizes}
@@ -87,6 +96,14 @@ def test_a_limited_run_picks_the_same_mutants_every_time() -> None:
     assert sorted(templates.count(name) for name in set(templates)) == [3, 3, 4]  # in turn
     few = [Mutant("templates/ex9.tex", n, ((value, "y"),), f"change {n}") for n in (1, 2)]
     assert set(few) <= set(pick(mutants + few, 10))  # an exercise with few values gets them tried
+
+
+def test_a_score_says_what_was_counted() -> None:
+    assert str(Score(12, 40)) == "12 of 40 mutants killed (30%)"
+    assert (
+        str(Score(3, 4, 2)) == "3 of 4 mutants killed (75%); 2 more print as the original and are not counted"
+    )
+    assert str(Score(0, 0)) == "0 of 0 mutants killed"
 
 
 MODULE = '''"""A module."""
