@@ -164,6 +164,12 @@ def test_toml_syntax_errors_are_at_their_line(project: Path) -> None:
         2,
         [],
     )
+    # tomllib names no line for a file that ends too early; its own words say where
+    assert error_of(project, "[submission]\ncourse = ") == (
+        "TOML syntax error: Invalid value (at end of document)",
+        None,
+        [],
+    )
 
 
 @pytest.mark.parametrize(
