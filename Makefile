@@ -2,6 +2,7 @@
 # make figures  rerun every notebook in figures_src/ (figures and numbers), no LaTeX
 # make test     build if needed, then run the tests on real PDFs (TESTS=path picks some)
 # make bench    build speed and memory against floors measured in the same run
+# make mutants  mutation testing: the core's tests and the sheet's tests against changed code and values
 # make new-sheet DEST=../sheet2   start the next sheet: this engine, a starter exercise
 # make update-sheet DEST=../sheet1   bring this engine into an older sheet (a git repository)
 # make watch    rebuild on every save of a template, notebook or report.toml
@@ -24,7 +25,7 @@ TESTS ?= tests
 # one more worker than the 2 cores this project runs on keeps both busy.
 TEST_WORKERS ?= 3
 
-.PHONY: all figures test bench clean watch help setup new-sheet update-sheet
+.PHONY: all figures test bench mutants clean watch help setup new-sheet update-sheet
 
 all: setup
 	@$(PY) build.py
@@ -37,6 +38,9 @@ test: setup
 
 bench: setup
 	@$(PY) benchmarks/build_speed.py
+
+mutants: setup
+	@$(PY) -m pipeline.mutants
 
 new-sheet: setup
 	@$(PY) -m pipeline.new_sheet "$(DEST)"

@@ -79,10 +79,13 @@ class Stamp:
         )
 
 
+ABSENT = object()  # the value of a name a record lacks: unequal to any value, "absent" too
+
+
 def first_difference(recorded: dict, current: dict) -> str | None:
     """The first name whose value is not the same in both (or that only one has)."""
     return next((name for name in sorted(recorded.keys() | current.keys())
-                 if recorded.get(name, "absent") != current.get(name, "absent")), None)  # fmt: skip
+                 if recorded.get(name, ABSENT) != current.get(name, ABSENT)), None)  # fmt: skip
 
 
 def snapshot(layout: Layout, paths: list[Path]) -> dict[str, str | None]:

@@ -5,7 +5,8 @@ letters with accents of many languages, and the PDF is read back: its text (pdft
 and its metadata's author hold each name exactly as written (NFC), in embedded Type 1
 fonts. A name with a character no font has, or too long for the title block, is an error
 at its line of report.toml. pipeline/fonts.py decides what can be shown from the font
-encodings' declarations; one test typesets all of them.
+encodings' declarations; one test typesets all of them. The LaTeX a field becomes is
+pinned by hand-written cases (escaping alone is pinned in test_texify.py).
 """
 
 import re
@@ -23,7 +24,7 @@ from pipeline.diagnostics import explain_missing_file
 from pipeline.fonts import COMBINING_ACCENTS, declared, field_latex, ways_to_print
 from pipeline.latex import PDFLATEX
 from pipeline.render import layout_context, render, template_environment
-from pipeline.texify import UNICODE_COMMANDS, escape_text
+from pipeline.texify import UNICODE_COMMANDS
 
 HEAD = '[submission]\ncourse = "Generative Neural Networks"\nsheet = "Sheet"\ntutorial_group = "3"\n'
 NAMES = [
@@ -125,11 +126,39 @@ def failing(workspace: Workspace, config: str) -> str:
     return done.stderr
 
 
-def test_ascii_and_latin_1_are_escaped_as_before() -> None:
-    for text in ("Jürgen Groß & Ana_María {O'Neil} 100%", "Søren Kierkegaard-Þór ½ × ÷"):
-        assert field_latex(text, ROOM["name"].line) == escape_text(text)
-    long_word = "Leutheusser-Schnarrenberger"  # longer than a line of the widest letters
-    assert field_latex(long_word, ROOM["name"].line).startswith(rf"\titleword{{{escape_text(long_word)}}}")
+@pytest.mark.parametrize(
+    ("text", "line_letters", "expected"),
+    [
+        # Latin-1 that fits its place: escaped text, nothing more
+        (
+            "Jürgen Groß & Ana_María {O'Neil} 100%",
+            ROOM["name"].line,
+            r"Jürgen Groß \& Ana\_María \{O\textquotesingle{}Neil\} 100\%",
+        ),
+        ("Søren Kierkegaard-Þór ½ × ÷", ROOM["name"].line, "Søren Kierkegaard{-{}}Þór ½ × ÷"),
+        ("Ab c", 3, "Ab c"),  # each word fits: wraps only at the space
+        # a word longer than a line: may break between any two letters, its text kept whole
+        (
+            "Ab-c",
+            3,
+            r"\titleword{Ab{-{}}c}"
+            r"{\actualtext{00410062002D0063}{A\titlebreak b\titlebreak {-{}}\titlebreak c}}",
+        ),
+        # beyond Latin-1: each word in its script's encoding, with its UTF-16 text for copying
+        (
+            "Olena Щерба",
+            ROOM["name"].line,
+            r"Olena \actualtext{04290435044004310430}{{\fontencoding{T2A}\selectfont Щерба}}",
+        ),
+        (
+            "Άννα",
+            ROOM["name"].line,
+            r"\actualtext{038603BD03BD03B1}{{\fontencoding{LGR}\selectfont Ά\textnu \textnu \textalpha }}",
+        ),
+    ],
+)
+def test_a_field_is_written_as_latex_that_prints_it(text: str, line_letters: int, expected: str) -> None:
+    assert field_latex(text, line_letters) == expected
 
 
 def test_a_missing_encoding_names_its_debian_package() -> None:

@@ -16,7 +16,6 @@ from pypdf import PageObject, PdfReader
 from workspace import Workspace
 
 from pipeline.page import CM_PER_INCH, TEXT_WIDTH_CM
-from pipeline.texify import format_number
 
 TEXT_WIDTH_PT = TEXT_WIDTH_CM / CM_PER_INCH * 72
 TASK_LABELS = ["1(a)", "1(b)", "1(c)", "2(a)", "2(b)", "2(c)"]  # the fixture's tasks
@@ -269,45 +268,6 @@ def test_tables_use_booktabs_rules(build: Path) -> None:
     rendered = "".join(p.read_text(encoding="utf-8") for p in build.glob("*.tex"))
     assert r"\toprule" in rendered
     assert r"\hline" not in rendered
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (128.0, "128"),
-        (12288, r"\ensuremath{12{,}288}"),
-        (0.031234, "0.0312"),
-        (1.234e-13, r"\ensuremath{1.23\times 10^{-13}}"),
-        (-0.5, r"\ensuremath{-0.5}"),
-        (2 / 3, "0.667"),
-        (-1e-20 * 0, "0"),
-        (162 / 8, "20.3"),  # a reader rounds a 5 up; Python's %g prints 20.2
-        (-20.25, r"\ensuremath{-20.3}"),  # and away from zero
-        (0.1235, "0.124"),  # 0.1235 is 0.12349999... in binary: the written digits count
-        (26.66, "26.7"),
-        (124.45, "124"),
-        (9.995, "10"),
-        (99950.5, r"\ensuremath{1\times 10^{5}}"),
-        (1234567.0, r"\ensuremath{1.23\times 10^{6}}"),
-        (2.5e-7, r"\ensuremath{2.5\times 10^{-7}}"),
-    ],
-)
-def test_numbers_have_three_significant_digits(value: float, expected: str) -> None:
-    assert format_number(value) == expected
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (0.92, "0.920"),
-        (0.0434, "0.0434"),
-        (2.0e-5, r"\ensuremath{2.00\times 10^{-5}}"),
-        (7.0, "7"),
-        (12.5, "12.5"),
-    ],
-)
-def test_table_columns_can_keep_trailing_zeros(value: float, expected: str) -> None:
-    assert format_number(value, trailing_zeros=True) == expected
 
 
 def page_texts(pdf: Path) -> list[str]:
