@@ -142,6 +142,8 @@ def format_number(value: float, digits: int = 3, trailing_zeros: bool = False) -
         raise TypeError(f"a number is needed here, got {type(value).__name__} {value!r}")
     if not math.isfinite(value):
         raise ValueError(f"cannot format the non-finite number {value!r}")
+    if digits < 1:
+        raise ValueError(f"a number needs at least one significant digit, not {digits}")
     if isinstance(value, numbers.Integral) or (float(value).is_integer() and abs(value) < 1e6):
         body = f"{int(value):,}".replace(",", "{,}")
     else:
@@ -150,6 +152,4 @@ def format_number(value: float, digits: int = 3, trailing_zeros: bool = False) -
         if "e" in body:
             mantissa, exponent = body.split("e")
             body = rf"{mantissa}\times 10^{{{int(exponent)}}}"
-    if body == "-0":
-        body = "0"
     return rf"\ensuremath{{{body}}}" if any(c in body for c in "-\\{") else body

@@ -184,6 +184,13 @@ def test_non_finite_numbers_are_errors(value: float, message: str) -> None:
     assert str(raised.value) == message
 
 
+def test_a_number_needs_one_significant_digit() -> None:
+    """Rounded to no digit at all, -0.3 would print as -0."""
+    with pytest.raises(ValueError) as raised:
+        format_number(-0.3, 0)
+    assert str(raised.value) == "a number needs at least one significant digit, not 0"
+
+
 @pytest.mark.parametrize(
     ("value", "digits", "expected"),
     [
