@@ -34,15 +34,12 @@ from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 
-from pipeline.paths import PROJECT, Layout
+from pipeline.paths import PROJECT, TOOL_FILES, Layout
 
 TEMPLATE_LIMIT = 40  # 4 to 5 s each (a LaTeX pass, the sheet tests up to a failure): 3 minutes
 STEP_TIMEOUT = 600  # seconds: a mutant whose build or tests take longer hangs them, and is killed
 SEED = 20251205  # which template mutants a limited run picks; fixed, so runs compare
-# What a copy leaves out: what tools and the build's watch made.
-NOT_COPIED = shutil.ignore_patterns(
-    ".venv", ".git", "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", "*.egg-info", ".warm-*"
-)
+NOT_COPIED = shutil.ignore_patterns(*TOOL_FILES)
 # Lines that start a paragraph of their own, though no blank line comes before them.
 STARTS_A_PARAGRAPH = re.compile(r"\s*\\(item|task|section|plot|scan|valuetable)(?![A-Za-z])")
 # mutmut's verdicts that mean a test failed (a test that hangs on a mutant fails it too).

@@ -22,14 +22,12 @@ from collections.abc import Callable
 from pathlib import Path, PurePath
 
 from pipeline.errors import BuildError, say
-from pipeline.paths import LOOKS_LIKE_A_COPY, PROJECT
+from pipeline.paths import LOOKS_LIKE_A_COPY, PROJECT, TOOL_FILES
 
 ENGINE_TEMPLATE_FOLDERS = {"standalone"}
 STARTER = PROJECT.pipeline_dir / "starter"
 # What a checkout holds besides its sources: made by the build, the tools or git.
-NOT_SOURCES = shutil.ignore_patterns(
-    ".venv", ".git", "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", "*.egg-info", ".warm-*"
-)
+NOT_SOURCES = shutil.ignore_patterns(*TOOL_FILES)
 FIELDS = {"course": "Course", "sheet": "Sheet title", "group": "Tutorial group"}
 KEYS = ("course", "sheet", "tutorial_group")  # their names in report.toml
 

@@ -26,6 +26,13 @@ EXERCISE = re.compile(r"ex([1-9][0-9]*)\.tex")
 TEMPLATE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*\.tex")
 # A name that starts like a notebook or exercise but is not one: a copy, probably.
 LOOKS_LIKE_A_COPY = re.compile(r"ex[0-9].*\.(py|tex)", re.IGNORECASE)  # Ex4.py too
+# What tools make in a checkout, never copied with the project (a new sheet, a test's or
+# make mutants' copy): environments, caches, mutmut's copy, and `.warm-*`, the named pipe
+# of a pdfLaTeX waiting for `make watch`.
+TOOL_FILES = (
+    ".venv", ".git", "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", "*.egg-info",
+    "mutants", ".warm-*",
+)  # fmt: skip
 
 
 def exercise_number(path: Path) -> int:

@@ -18,12 +18,9 @@ from functools import cached_property
 from pathlib import Path
 
 from pipeline.new_sheet import copy_engine
-from pipeline.paths import PROJECT, Layout
+from pipeline.paths import PROJECT, TOOL_FILES, Layout
 
-# .warm-*: the named pipe of a pdfLaTeX waiting for `make watch`, if one runs.
-SKIPPED = shutil.ignore_patterns(
-    ".venv", ".git", "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", ".warm-*"
-)
+SKIPPED = shutil.ignore_patterns(*TOOL_FILES)
 FIXTURE = PROJECT.root / "tests" / "engine" / "fixture"
 
 
