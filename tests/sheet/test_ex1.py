@@ -214,8 +214,9 @@ def test_1a_typeset_expansions_equal_the_products(task_a: str) -> None:
     np.testing.assert_allclose(evaluate(concatenated), np.vstack([X, E]).T @ np.vstack([X, E]))
 
 
-def test_addition_is_concatenation_followed_by_the_map_I_I() -> None:
+def test_addition_is_concatenation_followed_by_the_map_I_I(answers: str) -> None:
     """1(a): X + E = [I I][X; E], and the added scores put [[I, I], [I, I]] between the stacks."""
+    says(answers, "Addition is concatenation followed by the fixed map [I I]")
     rng = np.random.default_rng(1)
     p, n = 5, 4
     X, E = rng.normal(size=(2, p, n))
@@ -385,11 +386,14 @@ def test_published_scores_share_the_band(ex1: dict) -> None:
     assert 0.7 < ex1["correlation"] < 0.95
 
 
-def test_score_moments_of_1c_by_monte_carlo() -> None:
+def test_score_moments_of_1c_by_monte_carlo(answers: str) -> None:
     """1(c), by Monte Carlo in a small case: both score matrices have the expectation
     p sigma^2 I + E^T E; off the diagonal X^T X has standard deviation sigma^2 sqrt(p) and the
     cross terms sigma sqrt(p); for fixed i, (X^T E)_ij and (X^T E)_ij' have covariance
     sigma^2 (E^T E)_jj'."""
+    says(answers, "both score matrices have the expectation pσ 2 I + E ⊤ E;")
+    says(answers, "for fixed i, (X ⊤ E)ij and (X ⊤ E)ij ′ have covariance σ 2 (E ⊤ E)jj ′")
+    says(answers, "off the diagonal two independent N (0, σ 2 p/2) terms")
     rng = np.random.default_rng(0)
     p, n, draws = 16, 4, 40000
     E = sheet_encoding(n, p)
@@ -423,12 +427,13 @@ def test_sweep_falls_at_every_p_with_slope_minus_half_below_sqrt_m_over_p(
     assert np.all((below > 0.8) & (below < 1))
 
 
-def test_sweep_expectations_by_monte_carlo() -> None:
+def test_sweep_expectations_by_monte_carlo(answers: str) -> None:
     """The expectations of the 1(d) argument, by Monte Carlo in a small case (n = 5, m = 3):
     E tr(P_X P_E) = m^2/p; for fixed subspaces E||X^T E||_F^2 = n^2 tr(P_X P_E),
     E||X^T X||_F^2 = nm(n + m + 1); the full ratio of E||X^T E + E^T X||_F^2 = 2n(n + 1) tr(P_X P_E)
     to E||X^T X + E^T E||_F^2 = 2nm(n + 2m + 1) is below m/p, which is why the measured ratio lies
     below sqrt(m/p)."""
+    says(answers, "the squared cosines of the principal angles between VX and VE average m/p.")
     rng = np.random.default_rng(0)
     p, m, n, draws = 24, 3, 5, 6000
     traces = [squared_cosines(*rng.normal(size=(2, p, m))).sum() for _ in range(draws)]
@@ -449,10 +454,20 @@ def test_sweep_expectations_by_monte_carlo() -> None:
     assert np.mean(rest) == pytest.approx(2 * n * m * (n + 2 * m + 1), rel=0.04)
 
 
-def test_subspace_projections_give_back_x_and_e() -> None:
+def test_subspace_projections_give_back_x_and_e(answers: str) -> None:
     """1(d): for V_X perpendicular to V_E the cross terms vanish and P_X(X + E) = X; for subspaces
     that meet only in 0, oblique projections recover X and E, so a linear map of the concatenation
     is one of the sum."""
+    says(
+        answers,
+        "If VX ⊥ VE , then X ⊤ E = 0: the cross terms vanish and addition gives exactly "
+        "the scores of concatenation.",
+    )
+    says(
+        answers,
+        "the oblique projections onto one subspace along the other still give back "
+        "ΠX (X + E) = X and ΠE (X + E) = E.",
+    )
     rng = np.random.default_rng(3)
     p, m_x, m_e, n = 12, 4, 5, 7
     basis = np.linalg.qr(rng.normal(size=(p, m_x + m_e)))[0]

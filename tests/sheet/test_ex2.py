@@ -106,7 +106,17 @@ def test_answers_quote_no_round_off(answers: str) -> None:
 # 2(a): the variant is MLA with a factored D^K.
 
 
-def test_product_is_one_low_rank_matrix_and_every_mla_is_a_variant() -> None:
+def test_product_is_one_low_rank_matrix_and_every_mla_is_a_variant(answers: str) -> None:
+    says(
+        answers,
+        "W K D is one p × l matrix (of rank at most l): every variant is an MLA with "
+        "DK = W K D and DV = W V D.",
+    )
+    says(
+        answers,
+        "Conversely, with W K , W V trained too, every MLA is a variant, with "
+        "D = (Il 0)⊤ , W K = (DK 0), W V = (DV 0);",
+    )
     rng = np.random.default_rng(0)
     p, ell = 96, 12
     W_K, D = rng.standard_normal((p, p)), rng.standard_normal((p, ell))
@@ -125,9 +135,14 @@ def test_product_is_one_low_rank_matrix_and_every_mla_is_a_variant() -> None:
     assert np.allclose((W_V @ A) @ A_inv_D, W_V @ D)
 
 
-def test_all_extra_parameters_are_redundant() -> None:
+def test_all_extra_parameters_are_redundant(answers: str) -> None:
     """The Jacobian of (D, W^K, W^V) -> (W^K D, W^V D) has full rank 2pl, so the equivalent
     parameters form a set of dimension pl + 2p^2 - 2pl = 2p^2 - pl, the variant's extra count."""
+    says(
+        answers,
+        "all 2p2 − pl extra parameters are redundant: for D of full rank, "
+        "(D, W K , W V ) 7→ (W K D, W V D) has a Jacobian of full rank 2pl",
+    )
     rng = np.random.default_rng(4)
     p, ell = 7, 3
     W_K, W_V, D = rng.standard_normal((p, p)), rng.standard_normal((p, p)), rng.standard_normal((p, ell))
@@ -175,11 +190,12 @@ def test_pca_error_is_the_sum_of_discarded_eigenvalues(ex2: dict) -> None:
         assert np.linalg.norm(X - decoder @ Z) ** 2 / X.shape[1] >= errors[ell - 1]
 
 
-def test_key_value_objective_is_pca_in_the_metric_of_the_projections() -> None:
+def test_key_value_objective_is_pca_in_the_metric_of_the_projections(answers: str) -> None:
     """min over C, D of sum_t ||W^K (x_t - DC x_t)||^2 + ||W^V (x_t - DC x_t)||^2 is PCA in the
     metric M = W^K^T W^K + W^V^T W^V: with U' the top-l eigenvectors of M^{1/2} S M^{1/2},
     D = M^{-1/2} U' and C = U'^T M^{1/2} attain the sum of its discarded eigenvalues; random C with
     their least-squares decoders do worse."""
+    says(answers, "PCA in the metric W K⊤ W K +W V ⊤ W V .")
     rng = np.random.default_rng(7)
     p, n, ell = 12, 400, 3
     X = rng.standard_normal((p, p)) @ rng.standard_normal((p, n))
@@ -204,8 +220,9 @@ def test_key_value_objective_is_pca_in_the_metric_of_the_projections() -> None:
         assert loss(C_random, D_best.reshape((p, ell), order="F")) >= loss(C, D)
 
 
-def test_eckart_young_on_the_square_root_of_S() -> None:
+def test_eckart_young_on_the_square_root_of_S(answers: str) -> None:
     """L(C, D) = ||(I - DC) S^{1/2}||_F^2, the form to which Eckart-Young applies."""
+    says(answers, "By the Eckart–Young theorem (Eckart and Young, 1936) its optima are PCA")
     rng = np.random.default_rng(5)
     p, ell, n = 10, 3, 30
     X = rng.standard_normal((p, n))
