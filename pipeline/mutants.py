@@ -65,9 +65,10 @@ def project_copy(*, with_build: bool) -> Iterator[Layout]:
 
     def left_out(folder: str, names: list[str]) -> set[str]:
         skipped = set(NOT_COPIED(folder, names))
-        if Path(folder) == root:
-            skipped |= {"mutants"} | (set() if with_build else {"report"})  # mutants/: a mutmut run by hand
-        return skipped
+        if Path(folder) == root and not with_build:
+            skipped.add("report")
+        # A temporary folder inside the project (TMPDIR=./tmp) would copy the copy into itself.
+        return skipped | {name for name in names if Path(folder, name) == Path(temporary).resolve()}
 
     with tempfile.TemporaryDirectory(prefix="mutants-") as temporary:
         copy = Path(temporary) / "project"
@@ -360,7 +361,11 @@ def main(argv: list[str] | None = None) -> int:
         "core": mutate_core,
         "templates": lambda: mutate_templates(options.limit),
     }
-    scores = {name: part() for name, part in parts.items() if options.only in (None, name)}
+    try:
+        scores = {name: part() for name, part in parts.items() if options.only in (None, name)}
+    except KeyboardInterrupt:  # Ctrl-C: the copies are gone with their mutants, no score
+        say("stopped; the project's own files were never changed")
+        return 130
     for name, score in scores.items():
         say(f"{name}: {score if score is not None else 'could not run'}")
     return 1 if None in scores.values() else 0

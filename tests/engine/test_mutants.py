@@ -4,7 +4,11 @@ only, that it reports a mutant of another sentence as surviving and kills the on
 sentence read, without touching the project's own templates.
 """
 
+import os
 import re
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 from workspace import Workspace, checksum
@@ -175,3 +179,29 @@ def test_a_mutant_no_sheet_test_reads_survives_and_is_reported(workspace: Worksp
     assert score, done.stdout
     assert int(score.group(2)) - int(score.group(1)) == len(survivors)
     assert {path.name: checksum(path) for path in workspace.layout.templates_dir.glob("*.tex")} == before
+
+
+def test_ctrl_c_stops_make_mutants_with_one_line_and_leaves_no_copy(workspace: Workspace) -> None:
+    """Ctrl-C reaches the whole run (its own process group, as a terminal sends it) once a
+    mutant is being tested: one line, exit 130, no traceback, no temporary copy left."""
+    workspace.write("tests/sheet/test_planted.py", PLANTED)
+    temporary = workspace.root / "tmp"
+    temporary.mkdir()
+    with (workspace.root / "mutants.out").open("w") as out:
+        run = subprocess.Popen(
+            [".venv/bin/python", "-m", "pipeline.mutants", "--only", "templates", "--limit", "3"],
+            cwd=workspace.root, env={**os.environ, "TMPDIR": str(temporary)}, stdin=subprocess.DEVNULL,
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as a terminal leaves it
+        )  # fmt: skip
+    said = workspace.root / "mutants.out"
+    deadline = time.monotonic() + 120
+    while "templates: 3 of" not in said.read_text(encoding="utf-8") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2)  # building or testing the first mutant
+    os.killpg(run.pid, signal.SIGINT)
+    assert run.wait(timeout=60) == 130, said.read_text(encoding="utf-8")
+    text = said.read_text(encoding="utf-8")
+    assert text.rstrip().endswith("[mutants] stopped; the project's own files were never changed"), text
+    assert "Traceback" not in text
+    assert not list(temporary.iterdir())
