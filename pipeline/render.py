@@ -11,7 +11,7 @@ import numbers
 import re
 import zlib
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import jinja2
 
@@ -85,12 +85,10 @@ def cited_tasks() -> set[str]:
     }
 
 
-def tasks_shown_with(cells: list[dict], key: str = "task") -> list[Any]:
-    """What each cell is shown with, read from the cells under `key` (`task`, a cell's
-    first task, or `tasks`, every task it answers): its own, and for a markdown cell
-    without any that of the cell after it, which it introduces (as in sphinx-gallery's
-    examples)."""
-    tasks = [cell[key] for cell in cells]
+def tasks_shown_with(cells: list[dict]) -> list[list[str]]:
+    """The tasks each cell is shown with: its own, and for a markdown cell without any
+    those of the cell after it, which it introduces (as in sphinx-gallery's examples)."""
+    tasks = [cell["tasks"] for cell in cells]
     for index in reversed(range(len(cells) - 1)):
         if cells[index]["kind"] == "markdown" and not tasks[index]:
             tasks[index] = tasks[index + 1]
@@ -109,9 +107,7 @@ def appendix_of(
         return cells, list(enumerate(record["modules"], start=1))
     opening = next((index for index, cell in enumerate(cells) if cell["tasks"]), len(cells))
     shown = [
-        cell
-        for cell, tasks in zip(cells, tasks_shown_with(cells, "tasks"), strict=True)
-        if cited.intersection(tasks)
+        cell for cell, tasks in zip(cells, tasks_shown_with(cells), strict=True) if cited.intersection(tasks)
     ]
     shown = cells[:opening] + shown if shown else []
     used = {module for cell in shown for module in cell["uses"]}

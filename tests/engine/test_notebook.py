@@ -58,14 +58,14 @@ def test_every_line_of_the_shown_cells_is_in_the_pdf(engine: Workspace, engine_t
 
 def test_a_markdown_cell_is_shown_with_the_task_cell_it_introduces() -> None:
     cells = [
-        {"kind": "markdown", "task": ""},
-        {"kind": "code", "task": "1(b)"},
-        {"kind": "markdown", "task": ""},
-        {"kind": "code", "task": "1(b)"},
-        {"kind": "markdown", "task": ""},
-        {"kind": "code", "task": ""},
+        {"kind": "markdown", "tasks": []},
+        {"kind": "code", "tasks": ["1(b)"]},
+        {"kind": "markdown", "tasks": []},
+        {"kind": "code", "tasks": ["3(c)", "3(d)"]},
+        {"kind": "markdown", "tasks": []},
+        {"kind": "code", "tasks": []},
     ]
-    assert tasks_shown_with(cells) == ["1(b)", "1(b)", "1(b)", "1(b)", "", ""]
+    assert tasks_shown_with(cells) == [["1(b)"], ["1(b)"], ["3(c)", "3(d)"], ["3(c)", "3(d)"], [], []]
 
 
 def test_markdown_cells_are_prose_not_code(engine: Workspace, engine_text: str) -> None:
