@@ -9,7 +9,6 @@ edit there reruns only the steps that read the file. Every copy shares the real 
 """
 
 import hashlib
-import os
 import re
 import shutil
 import subprocess
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from pipeline.mutants import environment
 from pipeline.new_sheet import copy_engine
 from pipeline.paths import PROJECT, TOOL_FILES, Layout
 
@@ -76,9 +76,7 @@ def clean_environment() -> dict[str, str]:
     """As if started by hand, with a fixed date: without what a calling make passes down
     (`make test`'s job slots cannot reach a make started here), nor what pytest tells its
     own processes (a pytest started here is a session of its own, not a test worker)."""
-    inherited = {"MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES"}
-    own = {k: v for k, v in os.environ.items() if k not in inherited and not k.startswith("PYTEST_")}
-    return {**own, "SOURCE_DATE_EPOCH": "1700000000"}
+    return {**environment(), "SOURCE_DATE_EPOCH": "1700000000"}
 
 
 def copy_project(destination: Path, source: Path = PROJECT.root) -> Workspace:
